@@ -26,6 +26,10 @@ type manager struct {
 	// v2 is the cgroup2 leaf, nil when the host has no cgroup2 mount.
 	v2 *leaf
 
+	// devicesApplied is set once device rules are in place; a Manager
+	// from New starts without, so its first Set always applies them.
+	devicesApplied bool
+
 	mu       sync.Mutex
 	warnings []string
 }
@@ -96,7 +100,9 @@ func Load(paths map[string]string) (Manager, error) {
 		done[h.mountpoint] = true
 		leaves = append(leaves, leaf{h: h, dir: dir})
 	}
-	return newManager(leaves), nil
+	m := newManager(leaves)
+	m.devicesApplied = true // already set up by the process that created it
+	return m, nil
 }
 
 func findHierarchy(hs []hierarchy, key string) (hierarchy, bool) {
