@@ -1,0 +1,112 @@
+// Command skiff is an OCI container runtime with runc's command line.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/urfave/cli/v2"
+
+	"github.com/skiff-runtime/skiff/libcontainer"
+	_ "github.com/skiff-runtime/skiff/namespaces/nsenter" // stage 0, before the Go runtime
+)
+
+// Set by the Makefile.
+var (
+	version   = "dev"
+	gitCommit = "unknown"
+)
+
+func init() {
+	// `skiff init` is the container side. It is dispatched before any CLI
+	// parsing so nothing can print help onto the container's stdio, and it
+	// keeps the main thread: credentials and capabilities are per thread,
+	// and this thread execs the user's process.
+	if len(os.Args) > 1 && os.Args[1] == "init" {
+		runtime.GOMAXPROCS(1)
+		runtime.LockOSThread()
+		libcontainer.InitMain()
+	}
+}
+
+func main() {
+	app := newApp()
+	if err := app.Run(os.Args); err != nil {
+		reportError(err)
+		var ee exitError
+		if errors.As(err, &ee) {
+			os.Exit(ee.code)
+		}
+		os.Exit(1)
+	}
+}
+
+// exitError carries an exit status without a message (run, exec).
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return "exit status " + strconv.Itoa(e.code) }
+
+func newApp() *cli.App {
+	cli.VersionPrinter = func(c *cli.Context) {
+		fmt.Printf("skiff version %s\ncommit: %s\nspec: %s\n", version, gitCommit, specs.Version)
+	}
+	app := &cli.App{
+		Name:                 "skiff",
+		Usage:                "an OCI container runtime",
+		Version:              version,
+		EnableBashCompletion: false,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "root", Usage: "state directory", Value: defaultRoot()},
+			&cli.StringFlag{Name: "log", Usage: "log file (default: stderr)"},
+			&cli.StringFlag{Name: "log-format", Usage: "log format: text or json", Value: "text"},
+			&cli.BoolFlag{Name: "debug", Usage: "log debug messages"},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "use the systemd cgroup driver (not available yet)"},
+			&cli.StringFlag{Name: "rootless", Usage: "ignored: rootless is detected", Value: "auto"},
+		},
+		Before: setup,
+		Commands: []*cli.Command{
+			specCommand, createCommand, startCommand, runCommand, stateCommand,
+			listCommand, killCommand, deleteCommand,
+		},
+		ExitErrHandler: func(*cli.Context, error) {}, // main reports errors
+	}
+	return app
+}
+
+func defaultRoot() string {
+	if os.Geteuid() == 0 {
+		return "/run/skiff"
+	}
+	if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
+		return dir + "/skiff"
+	}
+	return fmt.Sprintf("/tmp/skiff-%d", os.Geteuid())
+}
+
+// setup runs before every command: logging, then refusing what skiff
+// cannot do yet.
+func setup(c *cli.Context) error {
+	if err := openLog(c.String("log"), c.String("log-format"), c.Bool("debug")); err != nil {
+		return err
+	}
+	if c.Bool("systemd-cgroup") {
+		return errors.New("--systemd-cgroup: skiff has no systemd cgroup driver yet; use the default cgroupfs driver")
+	}
+	return nil
+}
+
+func runtimeFor(c *cli.Context) *libcontainer.Runtime {
+	return &libcontainer.Runtime{Root: c.String("root"), Log: logger}
+}
+
+// oneID returns the single container id argument.
+func oneID(c *cli.Context) (string, error) {
+	if c.NArg() < 1 {
+		return "", fmt.Errorf("%s: container id missing", c.Command.Name)
+	}
+	return c.Args().First(), nil
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"os"
+	"os/signal"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+)
+
+var runCommand = &cli.Command{
+	Name:      "run",
+	Usage:     "create and start a container; in the foreground, wait for it and remove it",
+	ArgsUsage: "ID",
+	Flags: append(append([]cli.Flag(nil), createFlags...),
+		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the container runs"},
+		&cli.BoolFlag{Name: "keep", Usage: "do not remove the container when it exits"},
+	),
+	Action: func(c *cli.Context) error {
+		rt := runtimeFor(c)
+		// Catch signals before the container exists so none is lost.
+		signals := make(chan os.Signal, 64)
+		if !c.Bool("detach") {
+			signal.Notify(signals)
+			defer signal.Stop(signals)
+		}
+		st, err := createFromFlags(c)
+		if err != nil {
+			return err
+		}
+		if err := rt.Start(st.ID); err != nil {
+			rt.Delete(st.ID, true)
+			return err
+		}
+		if c.Bool("detach") {
+			return nil
+		}
+		code := waitForwarding(st.Pid, signals)
+		if !c.Bool("keep") {
+			if err := rt.Delete(st.ID, true); err != nil {
+				logger.Warnf("remove container %s: %v", st.ID, err)
+			}
+		}
+		return exitError{code}
+	},
+}
+
+// waitForwarding waits for the container's init (a child of this process:
+// stage 0 forks it with CLONE_PARENT) and passes on every signal we get.
+// It returns the exit status, 128+N for a death by signal N.
+func waitForwarding(pid int, signals chan os.Signal) int {
+	done := make(chan int, 1)
+	go func() {
+		var ws unix.WaitStatus
+		for {
+			_, err := unix.Wait4(pid, &ws, 0, nil)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				done <- 255
+				return
+			}
+			break
+		}
+		if ws.Signaled() {
+			done <- 128 + int(ws.Signal())
+			return
+		}
+		done <- ws.ExitStatus()
+	}()
+	for {
+		select {
+		case code := <-done:
+			return code
+		case s := <-signals:
+			sig, ok := s.(unix.Signal)
+			if !ok || sig == unix.SIGCHLD || sig == unix.SIGURG || sig == unix.SIGWINCH {
+				continue // ours, or the Go runtime's
+			}
+			unix.Kill(pid, sig)
+		}
+	}
+}

@@ -1,0 +1,329 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-runtime/skiff/cgroups"
+	"github.com/skiff-runtime/skiff/libcontainer/bundle"
+	"github.com/skiff-runtime/skiff/namespaces"
+	"github.com/skiff-runtime/skiff/rootfs"
+)
+
+// Logger receives what the runtime has to say besides its result.
+type Logger interface {
+	Warnf(format string, args ...any)
+	Debugf(format string, args ...any)
+}
+
+// CreateOptions are the inputs of create (and run).
+type CreateOptions struct {
+	Root          string // runtime state root (--root)
+	ID            string
+	Bundle        *bundle.Bundle
+	PidFile       string
+	ConsoleSocket string
+	NoPivot       bool
+	NoNewKeyring  bool
+	PreserveFDs   int
+	Stdin         *os.File
+	Stdout        *os.File
+	Stderr        *os.File
+	Log           Logger
+}
+
+// crashPoint kills the runtime at a named step when the test-only
+// SKIFF_TEST_CRASH_AT says so: the crash-recovery tests use it to stop
+// create at a chosen point deterministically.
+func crashPoint(name string) {
+	if os.Getenv("SKIFF_TEST_CRASH_AT") == name {
+		unix.Kill(os.Getpid(), unix.SIGKILL)
+		select {}
+	}
+}
+
+// Create sets up a container up to the point where only the user's
+// process remains to start, and records it as created.
+func Create(o *CreateOptions) (*State, error) {
+	if err := bundle.ValidateID(o.ID); err != nil {
+		return nil, err
+	}
+	spec := o.Bundle.Spec
+	if spec.Linux == nil {
+		return nil, errors.New("linux: missing (skiff runs Linux containers)")
+	}
+	plan, err := namespaces.NewPlan(spec.Linux.Namespaces)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPlan(spec, plan); err != nil {
+		return nil, err
+	}
+	if o.ConsoleSocket != "" || spec.Process.Terminal {
+		return nil, errors.New("process.terminal: terminals are not supported yet; set \"terminal\": false")
+	}
+	s := store{o.Root}
+	if err := os.MkdirAll(o.Root, 0o711); err != nil {
+		return nil, fmt.Errorf("create state root %q: %w", o.Root, err)
+	}
+	if err := os.Mkdir(s.dir(o.ID), 0o711); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("container %q already exists", o.ID)
+		}
+		return nil, fmt.Errorf("create state dir: %w", err)
+	}
+	unlock, err := s.lock(o.ID)
+	if err != nil {
+		os.RemoveAll(s.dir(o.ID))
+		return nil, err
+	}
+	defer unlock()
+
+	st := &State{
+		ID: o.ID, Bundle: o.Bundle.Dir, Rootfs: o.Bundle.Rootfs, Created: time.Now().UTC(),
+		Phase: StatusCreating, Config: spec, Annotations: spec.Annotations,
+	}
+	c := &creation{o: o, s: s, st: st, plan: plan}
+	if err := c.run(); err != nil {
+		c.rollback()
+		return nil, err
+	}
+	return st, nil
+}
+
+func checkPlan(spec *specs.Spec, plan namespaces.Plan) error {
+	if !plan.Has(specs.MountNamespace) {
+		return errors.New("linux.namespaces: a mount namespace is required")
+	}
+	if spec.Hostname != "" && !plan.Has(specs.UTSNamespace) {
+		return errors.New("hostname: setting a hostname needs a uts namespace")
+	}
+	if spec.Domainname != "" && !plan.Has(specs.UTSNamespace) {
+		return errors.New("domainname: setting a domainname needs a uts namespace")
+	}
+	if len(spec.Linux.TimeOffsets) > 0 && !plan.IsNew(specs.TimeNamespace) {
+		return errors.New("linux.timeOffsets: needs a new time namespace")
+	}
+	if plan.IsNew(specs.UserNamespace) && (len(spec.Linux.UIDMappings) == 0 || len(spec.Linux.GIDMappings) == 0) {
+		return errors.New("linux.uidMappings: a new user namespace needs uid and gid mappings")
+	}
+	if spec.Linux.CgroupsPath != "" && strings.Count(spec.Linux.CgroupsPath, ":") == 2 && !strings.HasPrefix(spec.Linux.CgroupsPath, "/") {
+		return fmt.Errorf("linux.cgroupsPath: %q is a systemd slice:prefix:name path; skiff has no systemd cgroup driver yet (use a cgroupfs path)", spec.Linux.CgroupsPath)
+	}
+	return nil
+}
+
+// creation holds what one create has made so far, so that a failure
+// releases exactly that.
+type creation struct {
+	o    *CreateOptions
+	s    store
+	st   *State
+	plan namespaces.Plan
+	cg   cgroups.Manager
+	pid  int
+}
+
+func (c *creation) run() error {
+	o, spec, st := c.o, c.o.Bundle.Spec, c.st
+	var err error
+	if c.cg, err = cgroups.New(spec.Linux.CgroupsPath, o.ID); err != nil {
+		return fmt.Errorf("linux.cgroupsPath: %w", err)
+	}
+	st.CgroupPaths = c.cg.Paths()
+	if err := c.s.save(st); err != nil {
+		return err
+	}
+	crashPoint("before-init")
+	if err := c.cg.Apply(-1); err != nil {
+		return fmt.Errorf("create cgroup: %w", err)
+	}
+	if r := spec.Linux.Resources; r != nil {
+		if err := c.cg.Set(r); err != nil {
+			return fmt.Errorf("linux.resources: %w", err)
+		}
+	}
+	for _, w := range c.cg.Warnings() {
+		o.Log.Warnf("%s", w)
+	}
+	fifoPath := filepath.Join(c.s.dir(o.ID), fifoName)
+	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
+		return fmt.Errorf("create exec fifo: %w", err)
+	}
+	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	defer fifo.Close()
+
+	extra := make([]*os.File, 0, o.PreserveFDs+1)
+	for i := 0; i < o.PreserveFDs; i++ {
+		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
+	}
+	extra = append(extra, fifo)
+	sp, err := spawn(spawnRequest{
+		plan:          c.plan,
+		timeNS:        timensOffsets(spec.Linux.TimeOffsets),
+		uidMap:        spec.Linux.UIDMappings,
+		gidMap:        spec.Linux.GIDMappings,
+		stdin:         o.Stdin,
+		stdout:        o.Stdout,
+		stderr:        o.Stderr,
+		extraFiles:    extra,
+		placeInCgroup: c.cg.Apply,
+		afterStart:    func() { crashPoint("after-init") },
+	})
+	if err != nil {
+		return err
+	}
+	defer sp.sync.Close()
+	c.pid = sp.pid
+	st.Pid = sp.pid
+	st.PidStart = processStartTime(sp.pid)
+	if err := c.s.save(st); err != nil {
+		return err
+	}
+	if err := c.talkToInit(sp, fifo); err != nil {
+		return err
+	}
+	st.Phase = StatusCreated
+	if err := c.s.save(st); err != nil {
+		return err
+	}
+	if o.PidFile != "" {
+		if err := writePidFile(o.PidFile, st.Pid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *creation) talkToInit(sp *spawned, fifo *os.File) error {
+	o, spec, st := c.o, c.o.Bundle.Spec, c.st
+	hostHooks := spec.Hooks != nil && (len(spec.Hooks.Prestart) > 0 || len(spec.Hooks.CreateRuntime) > 0)
+	var cgMounts []rootfs.CgroupMount
+	for _, m := range c.cg.Mounts() {
+		cgMounts = append(cgMounts, rootfs.CgroupMount{Name: m.Name, HostDir: m.Source})
+	}
+	b := &bootstrap{
+		Mode: "create", Spec: spec, Process: spec.Process,
+		Rootfs: o.Bundle.Rootfs, Bundle: o.Bundle.Dir,
+		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring,
+		CgroupMounts: cgMounts,
+		NewUserNS:    c.plan.IsNew(specs.UserNamespace),
+		NewNetNS:     c.plan.IsNew(specs.NetworkNamespace),
+		PreserveFDs:  o.PreserveFDs,
+		FifoFD:       3 + o.PreserveFDs,
+		HostHooks:    hostHooks,
+		State:        st.ociState(StatusCreating),
+	}
+	if err := writeMsg(sp.sync, message{Type: msgBootstrap, Bootstrap: b}); err != nil {
+		return fmt.Errorf("send bootstrap to container init: %w", err)
+	}
+	if hostHooks {
+		if _, err := expectMsg(sp.sync, msgHooks); err != nil {
+			return err
+		}
+		state := st.ociState(StatusCreating)
+		if err := runHooks("prestart", spec.Hooks.Prestart, &state); err != nil {
+			return err
+		}
+		if err := runHooks("createRuntime", spec.Hooks.CreateRuntime, &state); err != nil {
+			return err
+		}
+		if err := writeMsg(sp.sync, message{Type: msgHooksDone}); err != nil {
+			return err
+		}
+	}
+	if _, err := expectMsg(sp.sync, msgReady); err != nil {
+		return err
+	}
+	crashPoint("after-mounts")
+	if err := setRlimits(sp.pid, spec.Process.Rlimits); err != nil {
+		return err
+	}
+	if err := writeMsg(sp.sync, message{Type: msgRun}); err != nil {
+		return err
+	}
+	// The init closes the socket once the process is ready to run; an
+	// error message instead means the last steps failed.
+	m, err := readMsg(sp.sync)
+	if err == nil && m.Type == msgError {
+		return errors.New(m.Error)
+	}
+	if err == nil {
+		return fmt.Errorf("sync: unexpected %s after run", m.Type)
+	}
+	if st.PidStart == 0 || processStartTime(sp.pid) != st.PidStart {
+		return errors.New("container init exited during create")
+	}
+	return nil
+}
+
+// setRlimits sets the limits from the runtime's side: raising a hard limit
+// needs privileges the init lacks inside a user namespace.
+func setRlimits(pid int, rlimits []specs.POSIXRlimit) error {
+	for _, rl := range rlimits {
+		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
+		if err := unix.Prlimit(pid, bundle.RlimitTypes[rl.Type], &lim, nil); err != nil {
+			if errors.Is(err, unix.EPERM) {
+				var cur unix.Rlimit
+				unix.Getrlimit(bundle.RlimitTypes[rl.Type], &cur)
+				return fmt.Errorf("process.rlimits: %s hard limit %d is above this host's limit %d, and skiff may not raise it (no CAP_SYS_RESOURCE)", rl.Type, rl.Hard, cur.Max)
+			}
+			return fmt.Errorf("process.rlimits: set %s: %w", rl.Type, err)
+		}
+	}
+	return nil
+}
+
+func timensOffsets(offsets map[string]specs.LinuxTimeOffset) string {
+	var b strings.Builder
+	for clock, off := range offsets {
+		fmt.Fprintf(&b, "%s %d %d\n", clock, off.Secs, off.Nanosecs)
+	}
+	return b.String()
+}
+
+// rollback releases what a failed create made: the process, the cgroup
+// and the state directory.
+func (c *creation) rollback() {
+	if c.pid > 0 {
+		killAndWait(c.pid, c.st.PidStart)
+	}
+	if c.cg != nil {
+		if err := c.cg.Kill(unix.SIGKILL); err == nil {
+			waitCgroupEmpty(c.cg)
+		}
+		if err := c.cg.Destroy(); err != nil {
+			c.o.Log.Warnf("remove cgroup: %v", err)
+		}
+	}
+	os.RemoveAll(c.s.dir(c.o.ID))
+}
+
+// writePidFile writes the bare pid (no newline: go-runc parses it with
+// Atoi) through a temporary file and a rename.
+func writePidFile(path string, pid int) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("pid file %q: %w", path, err)
+	}
+	tmp := filepath.Join(filepath.Dir(abs), "."+filepath.Base(abs)+".tmp")
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return fmt.Errorf("write pid file: %w", err)
+	}
+	if err := os.Rename(tmp, abs); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write pid file: %w", err)
+	}
+	return nil
+}

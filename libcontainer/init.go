@@ -1,0 +1,205 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-runtime/skiff/rootfs"
+)
+
+// bootstrap is everything the init needs, sent by the parent once stage 0
+// has put the init in its namespaces.
+type bootstrap struct {
+	Mode         string               `json:"mode"` // "create" or "exec"
+	Spec         *specs.Spec          `json:"spec"`
+	Process      *specs.Process       `json:"process"`
+	Rootfs       string               `json:"rootfs"`
+	Bundle       string               `json:"bundle"`
+	NoPivot      bool                 `json:"noPivot,omitempty"`
+	NoNewKeyring bool                 `json:"noNewKeyring,omitempty"`
+	OverlayData  string               `json:"overlayData,omitempty"`
+	CgroupMounts []rootfs.CgroupMount `json:"cgroupMounts,omitempty"`
+	NewUserNS    bool                 `json:"newUserNS,omitempty"`
+	NewNetNS     bool                 `json:"newNetNS,omitempty"`
+	PreserveFDs  int                  `json:"preserveFDs,omitempty"`
+	FifoFD       int                  `json:"fifoFD,omitempty"`
+	HostHooks    bool                 `json:"hostHooks,omitempty"` // ask the parent to run prestart/createRuntime
+	State        specs.State          `json:"state"`
+}
+
+// InitMain is `skiff init`: the container side, entered by a process that
+// stage 0 has already placed in the container's namespaces. It runs on the
+// locked main thread (see cmd/skiff) and never returns.
+func InitMain() {
+	fd, err := strconv.Atoi(os.Getenv("_SKIFF_SYNC"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "skiff init is started by skiff itself, not by hand")
+		os.Exit(2)
+	}
+	os.Clearenv()
+	sock := syncFile(fd)
+	err = runInit(sock)
+	// Only reached on failure: success ends in execve.
+	writeMsg(sock, message{Type: msgError, Error: err.Error()})
+	os.Exit(1)
+}
+
+func runInit(sock *os.File) error {
+	m, err := expectMsg(sock, msgBootstrap)
+	if err != nil {
+		return err
+	}
+	b := m.Bootstrap
+	if b == nil {
+		return errors.New("sync: empty bootstrap")
+	}
+	if b.Mode == "create" {
+		if err := setupContainer(b, sock); err != nil {
+			return err
+		}
+	}
+	proc, err := prepareProcess(b.Process)
+	if err != nil {
+		return err
+	}
+	if b.Mode == "create" {
+		// Success so far: closing the socket tells the parent create is done.
+		sock.Close()
+		return waitForStart(b, proc)
+	}
+	return proc.exec(b.PreserveFDs)
+}
+
+func setupContainer(b *bootstrap, sock *os.File) error {
+	spec := b.Spec
+	if b.NewNetNS {
+		if err := loopbackUp(); err != nil {
+			return err
+		}
+	}
+	err := rootfs.Prepare(&rootfs.Config{
+		Spec: spec, Rootfs: b.Rootfs, Bundle: b.Bundle, OverlayData: b.OverlayData,
+		CgroupMounts: b.CgroupMounts, UserNS: b.NewUserNS,
+	})
+	if err != nil {
+		return err
+	}
+	if b.HostHooks {
+		if err := writeMsg(sock, message{Type: msgHooks}); err != nil {
+			return err
+		}
+		if _, err := expectMsg(sock, msgHooksDone); err != nil {
+			return err
+		}
+	}
+	if spec.Hooks != nil {
+		b.State.Status = StatusCreating
+		if err := runHooks("createContainer", spec.Hooks.CreateContainer, &b.State); err != nil {
+			return err
+		}
+	}
+	if err := rootfs.PivotRoot(b.Rootfs, b.NoPivot); err != nil {
+		return err
+	}
+	if err := rootfs.SetPropagation(spec.Linux.RootfsPropagation); err != nil {
+		return err
+	}
+	if spec.Hostname != "" {
+		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
+			return fmt.Errorf("hostname: set %q: %w", spec.Hostname, err)
+		}
+	}
+	if spec.Domainname != "" {
+		if err := unix.Setdomainname([]byte(spec.Domainname)); err != nil {
+			return fmt.Errorf("domainname: set %q: %w", spec.Domainname, err)
+		}
+	}
+	for key, value := range spec.Linux.Sysctl {
+		if err := writeSysctl(key, value); err != nil {
+			return err
+		}
+	}
+	if err := rootfs.ReadonlyPaths(spec.Linux.ReadonlyPaths); err != nil {
+		return err
+	}
+	if err := rootfs.MaskPaths(spec.Linux.MaskedPaths); err != nil {
+		return err
+	}
+	if spec.Root.Readonly {
+		if err := rootfs.ReadonlyRoot(); err != nil {
+			return err
+		}
+	}
+	if !b.NoNewKeyring {
+		// A private session keyring keeps the container from reading the
+		// host's keys; kernels without keyrings (ENOSYS) just skip it.
+		if _, err := unix.KeyctlJoinSessionKeyring("_ses." + b.State.ID); err != nil && !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EACCES) {
+			return fmt.Errorf("join a new session keyring: %w", err)
+		}
+	}
+	if err := writeMsg(sock, message{Type: msgReady}); err != nil {
+		return err
+	}
+	_, err = expectMsg(sock, msgRun)
+	return err
+}
+
+func loopbackUp() error {
+	lo, err := netlink.LinkByName("lo")
+	if err != nil {
+		return fmt.Errorf("find loopback: %w", err)
+	}
+	if err := netlink.LinkSetUp(lo); err != nil {
+		return fmt.Errorf("bring loopback up: %w", err)
+	}
+	return nil
+}
+
+func writeSysctl(key, value string) error {
+	if strings.Contains(key, "..") || strings.HasPrefix(key, "/") {
+		return fmt.Errorf("linux.sysctl: invalid key %q", key)
+	}
+	path := filepath.Join("/proc/sys", strings.ReplaceAll(key, ".", "/"))
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return fmt.Errorf("linux.sysctl: %s: %w", key, err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(value); err != nil {
+		return fmt.Errorf("linux.sysctl: write %s=%s: %w", key, value, err)
+	}
+	return nil
+}
+
+// waitForStart blocks until `skiff start` opens the exec fifo, runs the
+// startContainer hooks, then becomes the user's process. Anything written
+// to the fifo after the first byte is an error message for `start`.
+func waitForStart(b *bootstrap, proc *process) error {
+	fifo, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(b.FifoFD), os.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	unix.Close(b.FifoFD)
+	if _, err := fifo.Write([]byte{'0'}); err != nil {
+		return fmt.Errorf("write exec fifo: %w", err)
+	}
+	fail := func(err error) error {
+		fifo.WriteString(err.Error())
+		return err
+	}
+	if b.Spec.Hooks != nil {
+		b.State.Status = StatusCreated
+		if err := runHooks("startContainer", b.Spec.Hooks.StartContainer, &b.State); err != nil {
+			return fail(err)
+		}
+	}
+	return fail(proc.exec(b.PreserveFDs))
+}

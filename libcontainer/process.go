@@ -1,0 +1,182 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-runtime/skiff/libcontainer/bundle"
+	"github.com/skiff-runtime/skiff/libcontainer/capabilities"
+)
+
+// process is the user's process, ready to execve.
+type process struct {
+	spec *specs.Process
+	path string // resolved args[0]
+}
+
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// prepareProcess does, inside the container, everything that can fail
+// before the process may run: user, capabilities, cwd and finding the
+// executable. It runs on the init's locked main thread: credentials and
+// capabilities are per thread, and this thread is the one that execs.
+func prepareProcess(p *specs.Process) (*process, error) {
+	if p.OOMScoreAdj != nil {
+		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*p.OOMScoreAdj)), 0); err != nil {
+			return nil, fmt.Errorf("process.oomScoreAdj: %w", err)
+		}
+	}
+	caps, err := capabilities.FromSpec(p.Capabilities)
+	if err != nil {
+		return nil, err
+	}
+	if err := caps.DropBounding(); err != nil {
+		return nil, fmt.Errorf("process.capabilities.bounding: %w", err)
+	}
+	if err := setUser(p.User); err != nil {
+		return nil, err
+	}
+	if err := caps.Apply(); err != nil {
+		return nil, fmt.Errorf("process.capabilities: %w", err)
+	}
+	if p.User.Umask != nil {
+		unix.Umask(int(*p.User.Umask))
+	} else {
+		unix.Umask(0o022)
+	}
+	if err := enterCwd(p.Cwd); err != nil {
+		return nil, err
+	}
+	path, err := findExecutable(p.Args[0], p.Env)
+	if err != nil {
+		return nil, err
+	}
+	return &process{spec: p, path: path}, nil
+}
+
+// setUser switches the calling thread to the process's uid, gid and groups,
+// keeping the permitted capabilities so the configured sets can be applied
+// afterwards. Go's syscall.Setuid would change every thread, which is
+// refused in a cgo program; this thread alone execs, so it alone matters.
+func setUser(u specs.User) error {
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("keep capabilities: %w", err)
+	}
+	groups := make([]int, 0, len(u.AdditionalGids))
+	for _, g := range u.AdditionalGids {
+		groups = append(groups, int(g))
+	}
+	// x/sys/unix changes only the calling thread's credentials.
+	if err := unix.Setgroups(groups); err != nil {
+		// setgroups is denied in a user namespace whose gid map was
+		// written with setgroups=deny; only an error if groups were asked.
+		if !(errors.Is(err, unix.EPERM) && len(groups) == 0) {
+			return fmt.Errorf("process.user.additionalGids: setgroups: %w", err)
+		}
+	}
+	if err := unix.Setresgid(int(u.GID), int(u.GID), int(u.GID)); err != nil {
+		return fmt.Errorf("process.user.gid: setgid %d: %w", u.GID, err)
+	}
+	if err := unix.Setresuid(int(u.UID), int(u.UID), int(u.UID)); err != nil {
+		return fmt.Errorf("process.user.uid: setuid %d: %w", u.UID, err)
+	}
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("reset keep-capabilities: %w", err)
+	}
+	return nil
+}
+
+// enterCwd changes to cwd and checks the result is inside the container:
+// a cwd reached through an fd leaked from the host would show up as
+// unreachable (CVE-2024-21626).
+func enterCwd(cwd string) error {
+	if err := unix.Chdir(cwd); err != nil {
+		return fmt.Errorf("process.cwd: chdir %q: %w", cwd, err)
+	}
+	buf := make([]byte, unix.PathMax)
+	n, err := unix.Getcwd(buf)
+	if err != nil {
+		return fmt.Errorf("process.cwd: getcwd: %w (possible container breakout: refusing)", err)
+	}
+	got := string(buf[:n])
+	if i := strings.IndexByte(got, 0); i >= 0 {
+		got = got[:i]
+	}
+	if !strings.HasPrefix(got, "/") {
+		return fmt.Errorf("process.cwd: %q is outside the container: refusing", got)
+	}
+	return nil
+}
+
+func findExecutable(arg0 string, env []string) (string, error) {
+	if strings.Contains(arg0, "/") {
+		if err := checkExecutable(arg0); err != nil {
+			return "", fmt.Errorf("process.args[0]: %q: %w", arg0, err)
+		}
+		return arg0, nil
+	}
+	path := defaultPath
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		candidate := filepath.Join(dir, arg0)
+		if checkExecutable(candidate) == nil {
+			return candidate, nil
+		}
+	}
+	return "", fmt.Errorf("process.args[0]: executable %q not found in $PATH", arg0)
+}
+
+func checkExecutable(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return errors.Unwrap(err)
+	}
+	if st.IsDir() {
+		return errors.New("is a directory")
+	}
+	return unix.Access(path, unix.X_OK)
+}
+
+// exec applies the last settings and replaces the init with the process.
+func (p *process) exec(preserveFDs int) error {
+	for _, rl := range p.spec.Rlimits {
+		lim := syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard}
+		// syscall.Setrlimit (not unix) so the Go runtime forgets the
+		// open-files limit it saved at start and does not restore it at exec.
+		if err := syscall.Setrlimit(bundle.RlimitTypes[rl.Type], &lim); err != nil {
+			return fmt.Errorf("process.rlimits: set %s: %w", rl.Type, err)
+		}
+	}
+	if p.spec.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("process.noNewPrivileges: %w", err)
+		}
+	}
+	// Nothing but stdio and the fds the caller asked to pass reaches the
+	// container (CVE-2024-21626).
+	if err := unix.CloseRange(uint(3+preserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("close inherited fds: %w", err)
+	}
+	for i := 0; i < preserveFDs; i++ {
+		if _, err := unix.FcntlInt(uintptr(3+i), unix.F_SETFD, 0); err != nil && !errors.Is(err, unix.EBADF) {
+			return fmt.Errorf("pass fd %d: %w", 3+i, err)
+		}
+	}
+	err := unix.Exec(p.path, p.spec.Args, p.spec.Env)
+	return fmt.Errorf("exec %q: %w", p.path, err)
+}

@@ -1,0 +1,176 @@
+package libcontainer
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-runtime/skiff/namespaces"
+)
+
+// stage0Msg mirrors struct stage0_msg in namespaces/nsenter/nsenter.c.
+type stage0Msg struct {
+	Tag   byte
+	_     [3]byte
+	Value int32
+	Text  [248]byte
+}
+
+// spawnRequest describes the process to start inside the namespaces.
+type spawnRequest struct {
+	plan       namespaces.Plan
+	timeNS     string // timens_offsets content
+	uidMap     []specs.LinuxIDMapping
+	gidMap     []specs.LinuxIDMapping
+	stdin      *os.File
+	stdout     *os.File
+	stderr     *os.File
+	extraFiles []*os.File // passed at fd 3.. in order; the sync socket follows
+	// placeInCgroup runs once stage 0 exists and before it does anything,
+	// so every namespace and the container process start inside the cgroup.
+	placeInCgroup func(pid int) error
+	// afterStart is a test hook (crash injection).
+	afterStart func()
+}
+
+// spawned is the result: the container-side process and our end of the
+// sync socket.
+type spawned struct {
+	pid  int
+	sync *os.File
+}
+
+// spawn starts `skiff init` through stage 0 (the C constructor), which
+// enters or creates the namespaces and forks the container process.
+func spawn(req spawnRequest) (*spawned, error) {
+	exe, err := sealedExecutable()
+	if err != nil {
+		return nil, err
+	}
+	defer exe.Close()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("create sync socket: %w", err)
+	}
+	parentSock := os.NewFile(uintptr(fds[0]), "sync-parent")
+	childSock := os.NewFile(uintptr(fds[1]), "sync-child")
+	defer childSock.Close()
+
+	syncFD := 3 + len(req.extraFiles)
+	env := []string{"_SKIFF_SYNC=" + strconv.Itoa(syncFD)}
+	if len(req.plan.Joins) > 0 {
+		var b strings.Builder
+		for _, j := range req.plan.Joins {
+			fmt.Fprintf(&b, "%x %s\n", j.Kind.Flag, j.Path)
+		}
+		env = append(env, "_SKIFF_JOIN="+b.String())
+	}
+	if req.plan.NewFlags != 0 {
+		env = append(env, fmt.Sprintf("_SKIFF_NEWNS=%x", req.plan.NewFlags))
+	}
+	if req.timeNS != "" {
+		env = append(env, "_SKIFF_TIMENS="+req.timeNS)
+	}
+	if req.plan.NewFlags&unix.CLONE_NEWUSER != 0 {
+		env = append(env, "_SKIFF_MAPS=1")
+	}
+	cmd := &exec.Cmd{
+		Path:       fdPath(exe),
+		Args:       []string{"skiff", "init"},
+		Env:        env,
+		Stdin:      req.stdin,
+		Stdout:     req.stdout,
+		Stderr:     req.stderr,
+		ExtraFiles: append(append([]*os.File(nil), req.extraFiles...), childSock),
+	}
+	if err := cmd.Start(); err != nil {
+		parentSock.Close()
+		return nil, fmt.Errorf("start container process: %w", err)
+	}
+	if req.afterStart != nil {
+		req.afterStart()
+	}
+	childSock.Close()
+	pid, err := driveStage0(cmd.Process.Pid, parentSock, req)
+	waitErr := cmd.Wait()
+	if err == nil && waitErr != nil {
+		err = fmt.Errorf("container process setup: %w", waitErr)
+	}
+	if err != nil {
+		if pid > 0 {
+			unix.Kill(pid, unix.SIGKILL)
+		}
+		parentSock.Close()
+		return nil, err
+	}
+	return &spawned{pid: pid, sync: parentSock}, nil
+}
+
+func driveStage0(stage0 int, sock *os.File, req spawnRequest) (int, error) {
+	if req.placeInCgroup != nil {
+		if err := req.placeInCgroup(stage0); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := sock.Write([]byte{'G'}); err != nil {
+		return 0, fmt.Errorf("sync with container process: %w", err)
+	}
+	for {
+		var m stage0Msg
+		if err := binary.Read(sock, binary.NativeEndian, &m); err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return 0, errors.New("container process exited during namespace setup")
+			}
+			return 0, fmt.Errorf("sync with container process: %w", err)
+		}
+		switch m.Tag {
+		case 'U':
+			if err := writeIDMaps(stage0, req.uidMap, req.gidMap); err != nil {
+				return 0, err
+			}
+			if _, err := sock.Write([]byte{'u'}); err != nil {
+				return 0, fmt.Errorf("sync with container process: %w", err)
+			}
+		case 'P':
+			return int(m.Value), nil
+		case 'E':
+			text := string(bytes.TrimRight(m.Text[:], "\x00"))
+			return 0, fmt.Errorf("%s: %w", text, syscall.Errno(m.Value))
+		default:
+			return 0, fmt.Errorf("sync: unexpected message %q from container process", m.Tag)
+		}
+	}
+}
+
+func writeIDMaps(pid int, uids, gids []specs.LinuxIDMapping) error {
+	write := func(file string, maps []specs.LinuxIDMapping, field string) error {
+		if len(maps) == 0 {
+			return fmt.Errorf("linux.%s: a user namespace needs at least one mapping", field)
+		}
+		var b strings.Builder
+		for _, m := range maps {
+			fmt.Fprintf(&b, "%d %d %d\n", m.ContainerID, m.HostID, m.Size)
+		}
+		path := fmt.Sprintf("/proc/%d/%s", pid, file)
+		if err := os.WriteFile(path, []byte(b.String()), 0); err != nil {
+			return fmt.Errorf("linux.%s: write %s: %w", field, file, err)
+		}
+		return nil
+	}
+	if err := write("uid_map", uids, "uidMappings"); err != nil {
+		return err
+	}
+	return write("gid_map", gids, "gidMappings")
+}
+
+func fdPath(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())) }

@@ -1,0 +1,157 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Status values. "creating" exists only on disk while create runs; callers
+// are shown created/running/paused/stopped, the only values engines accept.
+const (
+	StatusCreating = "creating"
+	StatusCreated  = "created"
+	StatusRunning  = "running"
+	StatusPaused   = "paused"
+	StatusStopped  = "stopped"
+)
+
+const (
+	stateFile = "state.json"
+	fifoName  = "exec.fifo"
+)
+
+// State is what skiff keeps in <root>/<id>/state.json.
+type State struct {
+	ID       string    `json:"id"`
+	Bundle   string    `json:"bundle"`
+	Rootfs   string    `json:"rootfs"`
+	Pid      int       `json:"pid"`
+	PidStart uint64    `json:"pidStart"` // start time of Pid, to detect pid reuse
+	Created  time.Time `json:"created"`
+	Owner    string    `json:"owner"`
+	// Phase is the last lifecycle step recorded: creating, created or
+	// running. The status shown is derived from it and the process.
+	Phase       string            `json:"phase"`
+	CgroupPaths map[string]string `json:"cgroupPaths,omitempty"`
+	// Layer is the writable layer's directory, when the container has one.
+	Layer       string            `json:"layer,omitempty"`
+	Config      *specs.Spec       `json:"config"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// store is one runtime root directory (--root).
+type store struct{ root string }
+
+func (s store) dir(id string) string { return filepath.Join(s.root, id) }
+
+// save writes the state atomically: a crash leaves the old or the new
+// file, never half of one.
+func (s store) save(st *State) error {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	dir := s.dir(st.ID)
+	tmp, err := os.CreateTemp(dir, ".state-*")
+	if err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write state: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("sync state: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, stateFile)); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	return nil
+}
+
+// ErrNotExist is returned for an unknown container id.
+var ErrNotExist = errors.New("does not exist")
+
+func (s store) load(id string) (*State, error) {
+	data, err := os.ReadFile(filepath.Join(s.dir(id), stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("container %q %w", id, ErrNotExist)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state of %q: %w", id, err)
+	}
+	var st State
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, fmt.Errorf("state of %q is corrupt: %w", id, err)
+	}
+	return &st, nil
+}
+
+// lock takes the container's exclusive lock (flock on its directory). The
+// caller must re-check that the container still exists: a concurrent delete
+// may have won.
+func (s store) lock(id string) (unlock func(), err error) {
+	fd, err := unix.Open(s.dir(id), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOENT) {
+		return nil, fmt.Errorf("container %q %w", id, ErrNotExist)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open state dir of %q: %w", id, err)
+	}
+	for {
+		err = unix.Flock(fd, unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("lock %q: %w", id, err)
+	}
+	return func() { unix.Close(fd) }, nil
+}
+
+// processStartTime reads field 22 of /proc/<pid>/stat; 0 means the process
+// does not exist or is a zombie (it has exited).
+func processStartTime(pid int) uint64 {
+	if pid <= 0 {
+		return 0
+	}
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name may contain spaces and parentheses: skip to the last ')'.
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	fields := strings.Fields(s[i+1:])
+	// fields[0] is field 3 (state); start time is field 22.
+	if len(fields) < 20 || fields[0] == "Z" || fields[0] == "X" {
+		return 0
+	}
+	v, _ := strconv.ParseUint(fields[19], 10, 64)
+	return v
+}
+
+// alive reports whether the container's init is still the process we
+// started (same pid, same start time, not a zombie).
+func (st *State) alive() bool {
+	return st.Pid > 0 && processStartTime(st.Pid) == st.PidStart
+}

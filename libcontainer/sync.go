@@ -1,0 +1,104 @@
+package libcontainer
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Parent <-> init protocol, after stage 0 (namespaces/nsenter) is done:
+//
+//	parent                                  init (skiff init)
+//	bootstrap{spec, rootfs, ...}      -->
+//	                                        mounts, /dev ...
+//	                                  <--   hooks       (only if prestart/createRuntime exist)
+//	run prestart, createRuntime
+//	hooksDone                         -->
+//	                                        createContainer hooks, pivot_root,
+//	                                        hostname, sysctl, masks
+//	                                  <--   ready
+//	prlimit, state.json {created}
+//	run                               -->
+//	                                        user, capabilities, cwd, find args[0]
+//	                                  <--   EOF (closes the socket; success)
+//	                                        blocks opening exec.fifo
+//
+// Any step may answer `error` instead; the parent reports it and cleans up.
+// EOF before `ready` (or after run without a clean close) is a failure.
+// Frames are a 4-byte big-endian length and a JSON message.
+
+type msgType string
+
+const (
+	msgBootstrap msgType = "bootstrap"
+	msgHooks     msgType = "hooks"
+	msgHooksDone msgType = "hooksDone"
+	msgReady     msgType = "ready"
+	msgRun       msgType = "run"
+	msgError     msgType = "error"
+)
+
+type message struct {
+	Type      msgType    `json:"type"`
+	Error     string     `json:"error,omitempty"`
+	Bootstrap *bootstrap `json:"bootstrap,omitempty"`
+}
+
+const maxFrame = 16 << 20
+
+func writeMsg(w io.Writer, m message) error {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 4+len(data))
+	binary.BigEndian.PutUint32(buf, uint32(len(data)))
+	copy(buf[4:], data)
+	_, err = w.Write(buf)
+	return err
+}
+
+func readMsg(r io.Reader) (message, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return message{}, err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n > maxFrame {
+		return message{}, fmt.Errorf("sync message of %d bytes is too large", n)
+	}
+	data := make([]byte, n)
+	if _, err := io.ReadFull(r, data); err != nil {
+		return message{}, err
+	}
+	var m message
+	if err := json.Unmarshal(data, &m); err != nil {
+		return message{}, fmt.Errorf("decode sync message: %w", err)
+	}
+	return m, nil
+}
+
+// expectMsg reads one message and checks its type; an error message from
+// the other side becomes the returned error.
+func expectMsg(r io.Reader, want msgType) (message, error) {
+	m, err := readMsg(r)
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return m, fmt.Errorf("container init exited before %s", want)
+	}
+	if err != nil {
+		return m, err
+	}
+	if m.Type == msgError {
+		return m, errors.New(m.Error)
+	}
+	if m.Type != want {
+		return m, fmt.Errorf("sync: expected %s, got %s", want, m.Type)
+	}
+	return m, nil
+}
+
+// syncFile wraps the inherited socket in the init.
+func syncFile(fd int) *os.File { return os.NewFile(uintptr(fd), "sync") }

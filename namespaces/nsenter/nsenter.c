@@ -1,0 +1,193 @@
+/*
+ * Stage 0 of a skiff container process, run before the Go runtime starts.
+ *
+ * Why C: a user namespace can only be joined (setns) or entered by a
+ * single-threaded process, and the Go runtime is multi-threaded from its
+ * first instruction. This constructor does only the namespace work that needs
+ * a single thread, then forks; the child returns into Go (skiff init), the
+ * parent reports the child's pid and exits. Everything else is Go.
+ *
+ * It does nothing unless _SKIFF_SYNC names the sync socket. Its inputs are
+ * environment variables set by the parent (libcontainer/stage0.go):
+ *   _SKIFF_SYNC    fd of the stream socket to the parent
+ *   _SKIFF_JOIN    lines "<clone flag hex> <path>", already in join order
+ *                  (user first, mount last)
+ *   _SKIFF_NEWNS   clone flags (hex) of the namespaces to create
+ *   _SKIFF_TIMENS  contents for /proc/self/timens_offsets
+ *   _SKIFF_MAPS    "1" if the parent writes uid/gid maps after CLONE_NEWUSER
+ * Protocol on the socket (parent -> child single bytes, child -> parent
+ * fixed-size struct stage0_msg):
+ *   parent 'G' (the process is in its cgroup; go on)
+ *   child  'U' (user namespace created: write my maps)   parent 'u'
+ *   child  'P' pid (the container's process, in the parent's pid namespace)
+ *   child  'E' errno + text, then exit(1)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+
+/* Keep in sync with stage0Msg in libcontainer/stage0.go. */
+struct stage0_msg {
+	char tag;
+	char pad[3];
+	int32_t value;
+	char text[248];
+};
+
+static int sync_fd = -1;
+
+static void send_msg(char tag, int32_t value, const char *text)
+{
+	struct stage0_msg m;
+	memset(&m, 0, sizeof(m));
+	m.tag = tag;
+	m.value = value;
+	if (text)
+		strncpy(m.text, text, sizeof(m.text) - 1);
+	const char *p = (const char *)&m;
+	size_t left = sizeof(m);
+	while (left > 0) {
+		ssize_t n = write(sync_fd, p, left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			_exit(1);
+		p += n;
+		left -= n;
+	}
+}
+
+/* fail reports what failed and why, then ends stage 0. */
+static void fail(const char *fmt, ...)
+{
+	int saved = errno;
+	char text[248];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	send_msg('E', saved, text);
+	_exit(1);
+}
+
+static void expect_byte(char want)
+{
+	char c;
+	ssize_t n;
+	do {
+		n = read(sync_fd, &c, 1);
+	} while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(1); /* the parent is gone: nothing to report to */
+	if (c != want) {
+		errno = EPROTO;
+		fail("sync: expected %c, got %c", want, c);
+	}
+}
+
+static void join_namespaces(char *spec)
+{
+	char *save = NULL;
+	for (char *line = strtok_r(spec, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *path = strchr(line, ' ');
+		if (!path)
+			continue;
+		*path++ = '\0';
+		int flag = (int)strtol(line, NULL, 16);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			fail("open namespace %s", path);
+		if (setns(fd, flag) < 0)
+			fail("join namespace %s", path);
+		close(fd);
+	}
+}
+
+static void write_file(const char *path, const char *data)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		fail("open %s", path);
+	size_t len = strlen(data);
+	if (write(fd, data, len) != (ssize_t)len)
+		fail("write %s", path);
+	close(fd);
+}
+
+__attribute__((constructor)) static void skiff_stage0(void)
+{
+	const char *fdstr = getenv("_SKIFF_SYNC");
+	if (!fdstr)
+		return;
+	sync_fd = atoi(fdstr);
+
+	/* Copy the inputs, then scrub them so the container never sees them. */
+	char *join = getenv("_SKIFF_JOIN") ? strdup(getenv("_SKIFF_JOIN")) : NULL;
+	const char *newns_env = getenv("_SKIFF_NEWNS");
+	int newns = newns_env ? (int)strtol(newns_env, NULL, 16) : 0;
+	char *timens = getenv("_SKIFF_TIMENS") ? strdup(getenv("_SKIFF_TIMENS")) : NULL;
+	int maps = getenv("_SKIFF_MAPS") && strcmp(getenv("_SKIFF_MAPS"), "1") == 0;
+	unsetenv("_SKIFF_JOIN");
+	unsetenv("_SKIFF_NEWNS");
+	unsetenv("_SKIFF_TIMENS");
+	unsetenv("_SKIFF_MAPS");
+
+	/* The parent answers 'G' once we are in the container's cgroup, so a
+	 * new cgroup namespace is rooted there. */
+	expect_byte('G');
+
+	if (join)
+		join_namespaces(join);
+
+	if (newns & CLONE_NEWUSER) {
+		if (unshare(CLONE_NEWUSER) < 0)
+			fail("create user namespace");
+		if (maps) {
+			send_msg('U', 0, NULL);
+			expect_byte('u');
+		}
+		/* Become root of the new namespace; capabilities stay full. */
+		if (setresgid(0, 0, 0) < 0)
+			fail("setresgid to the user namespace's root");
+		if (setresuid(0, 0, 0) < 0)
+			fail("setresuid to the user namespace's root");
+	}
+
+	int rest = newns & ~CLONE_NEWUSER;
+	if (rest && unshare(rest) < 0)
+		fail("create namespaces (flags %#x)", rest);
+	if ((newns & CLONE_NEWTIME) && timens && *timens)
+		write_file("/proc/self/timens_offsets", timens);
+
+	/* A new pid or time namespace applies to children only: fork. The
+	 * child gets our parent (the runtime) as its parent so that `run` can
+	 * wait for it, and so that after `create` it passes to the caller's
+	 * subreaper. */
+	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+	if (pid < 0)
+		fail("fork the container process");
+	if (pid > 0) {
+		send_msg('P', pid, NULL);
+		_exit(0);
+	}
+	free(join);
+	free(timens);
+	/* Child: continue into the Go runtime, which runs `skiff init`. */
+}

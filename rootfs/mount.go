@@ -1,0 +1,275 @@
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// CgroupMount is one cgroup hierarchy to show at a `type: cgroup` mount.
+type CgroupMount struct {
+	Name    string // directory under the mount point; "" for a v2-only host
+	HostDir string // the container's own directory in that hierarchy
+}
+
+// Config is everything Prepare needs.
+type Config struct {
+	Spec   *specs.Spec
+	Rootfs string // absolute host path of the root filesystem
+	Bundle string // relative bind sources are resolved against it
+	// OverlayData, when set, makes the root an overlayfs with this mount
+	// data (the writable layer) instead of a bind of Rootfs.
+	OverlayData  string
+	CgroupMounts []CgroupMount
+	// UserNS: the container has its own user namespace, so device nodes
+	// are bind mounted from the host rather than created.
+	UserNS bool
+}
+
+// Prepare runs in the container's new mount namespace before pivot_root:
+// it makes the root a mount point, then mounts every entry of the spec, in
+// order, and populates /dev.
+func Prepare(c *Config) error {
+	prop := uintptr(unix.MS_SLAVE | unix.MS_REC)
+	if p := c.Spec.Linux.RootfsPropagation; p != "" {
+		prop = propagationOptions[p]
+	}
+	if err := unix.Mount("", "/", "", prop, ""); err != nil {
+		return fmt.Errorf("set propagation of / to %q: %w", c.Spec.Linux.RootfsPropagation, err)
+	}
+	if err := makeParentPrivate(c.Rootfs); err != nil {
+		return err
+	}
+	if c.OverlayData != "" {
+		if err := unix.Mount("overlay", c.Rootfs, "overlay", 0, c.OverlayData); err != nil {
+			return fmt.Errorf("mount the writable layer (overlay) on %q: %w", c.Rootfs, err)
+		}
+	} else if err := unix.Mount(c.Rootfs, c.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind the rootfs %q onto itself: %w", c.Rootfs, err)
+	}
+	devBound := false
+	for i := range c.Spec.Mounts {
+		m := &c.Spec.Mounts[i]
+		if err := mountEntry(c, m); err != nil {
+			return fmt.Errorf("mount %q on %q: %w", m.Source, m.Destination, err)
+		}
+		if filepath.Clean(m.Destination) == "/dev" && m.Type == "bind" {
+			devBound = true
+		}
+		for _, o := range m.Options {
+			if filepath.Clean(m.Destination) == "/dev" && (o == "bind" || o == "rbind") {
+				devBound = true
+			}
+		}
+	}
+	if !devBound {
+		if err := populateDev(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// makeParentPrivate: pivot_root refuses a new root whose parent mount is
+// shared, which it is when the host or rootfsPropagation made it so.
+func makeParentPrivate(rootfs string) error {
+	mp, err := mountPointOf(filepath.Dir(rootfs))
+	if err != nil {
+		return err
+	}
+	if err := unix.Mount("", mp, "", unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make %q private: %w", mp, err)
+	}
+	return nil
+}
+
+func mountEntry(c *Config, m *specs.Mount) error {
+	opts, err := ParseOptions(m.Options)
+	if err != nil {
+		return err
+	}
+	typ := m.Type
+	if typ == "bind" {
+		opts.Bind = true
+	}
+	switch {
+	case typ == "cgroup" || typ == "cgroup2":
+		return mountCgroup(c, m, opts)
+	case opts.Bind:
+		return mountBind(c, m, opts)
+	}
+	target, err := ensureTarget(c.Rootfs, m.Destination, false)
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	var below *os.File
+	if opts.TmpCopyUp {
+		if below, err = os.Open(fdPath(target)); err != nil {
+			return fmt.Errorf("open %q for tmpcopyup: %w", m.Destination, err)
+		}
+		defer below.Close()
+	}
+	flags := opts.Flags &^ (unix.MS_BIND | unix.MS_REC)
+	data := opts.DataString()
+	err = unix.Mount(m.Source, fdPath(target), typ, flags, data)
+	switch {
+	case err != nil && typ == "sysfs" && (errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY)):
+		// A user namespace that does not own the network namespace
+		// cannot mount sysfs: show the host's instead, as runc does.
+		err = bindWithFlags(c.Rootfs, m.Destination, "/sys", flags|unix.MS_REC)
+	case err != nil && typ == "devpts" && errors.Is(err, unix.EINVAL):
+		// gid=5 may not be mapped in a user namespace.
+		err = unix.Mount(m.Source, fdPath(target), typ, flags, withoutOption(opts.Data, "gid=5"))
+	}
+	if err != nil {
+		return err
+	}
+	if below != nil {
+		top, err := openInRoot(c.Rootfs, m.Destination)
+		if err != nil {
+			return err
+		}
+		defer top.Close()
+		if err := copyTree(below, fdPath(top)); err != nil {
+			return fmt.Errorf("tmpcopyup: %w", err)
+		}
+	}
+	return applyPropagationAndAttrs(c.Rootfs, m.Destination, opts)
+}
+
+func withoutOption(data []string, drop string) string {
+	var keep []string
+	for _, d := range data {
+		if d != drop {
+			keep = append(keep, d)
+		}
+	}
+	return (MountOptions{Data: keep}).DataString()
+}
+
+func mountBind(c *Config, m *specs.Mount, opts MountOptions) error {
+	src := m.Source
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(c.Bundle, src)
+	}
+	st, err := os.Stat(src)
+	if err != nil {
+		return fmt.Errorf("bind source: %w", err)
+	}
+	flags := opts.Flags
+	if opts.Recursive {
+		flags |= unix.MS_REC
+	}
+	target, err := ensureTarget(c.Rootfs, m.Destination, !st.IsDir())
+	if err != nil {
+		return err
+	}
+	target.Close()
+	if err := bindWithFlags(c.Rootfs, m.Destination, src, flags); err != nil {
+		return err
+	}
+	return applyPropagationAndAttrs(c.Rootfs, m.Destination, opts)
+}
+
+// bindWithFlags bind-mounts src on dest (inside root), then remounts it
+// with the per-mount flags (a bind mount ignores them at creation).
+func bindWithFlags(root, dest, src string, flags uintptr) error {
+	target, err := openInRoot(root, dest)
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	srcFile, err := os.OpenFile(src, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open bind source: %w", err)
+	}
+	defer srcFile.Close()
+	if err := unix.Mount(fdPath(srcFile), fdPath(target), "", unix.MS_BIND|(flags&unix.MS_REC), ""); err != nil {
+		return err
+	}
+	extra := flags &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT)
+	if extra == 0 {
+		return nil
+	}
+	top, err := openInRoot(root, dest)
+	if err != nil {
+		return err
+	}
+	defer top.Close()
+	locked, err := mountFlagsOf(top)
+	if err != nil {
+		return fmt.Errorf("statfs %q: %w", dest, err)
+	}
+	if err := unix.Mount("", fdPath(top), "", unix.MS_BIND|unix.MS_REMOUNT|extra|locked, ""); err != nil {
+		return fmt.Errorf("remount with flags: %w", err)
+	}
+	return nil
+}
+
+func applyPropagationAndAttrs(root, dest string, opts MountOptions) error {
+	if len(opts.Propagation) == 0 && opts.AttrSet == 0 && opts.AttrClr == 0 {
+		return nil
+	}
+	top, err := openInRoot(root, dest)
+	if err != nil {
+		return err
+	}
+	defer top.Close()
+	for _, p := range opts.Propagation {
+		if err := unix.Mount("", fdPath(top), "", p, ""); err != nil {
+			return fmt.Errorf("set propagation: %w", err)
+		}
+	}
+	if opts.AttrSet != 0 || opts.AttrClr != 0 {
+		attr := &unix.MountAttr{Attr_set: opts.AttrSet, Attr_clr: opts.AttrClr}
+		if err := unix.MountSetattr(int(top.Fd()), "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, attr); err != nil {
+			return fmt.Errorf("mount_setattr: %w", err)
+		}
+	}
+	return nil
+}
+
+// mountCgroup shows the container's own cgroups at the destination: on
+// v1/hybrid hosts a tmpfs with one bind per hierarchy, on v2 the unified
+// hierarchy itself.
+func mountCgroup(c *Config, m *specs.Mount, opts MountOptions) error {
+	flags := opts.Flags &^ (unix.MS_BIND | unix.MS_REC)
+	target, err := ensureTarget(c.Rootfs, m.Destination, false)
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	if len(c.CgroupMounts) == 1 && c.CgroupMounts[0].Name == "" {
+		return bindWithFlags(c.Rootfs, m.Destination, c.CgroupMounts[0].HostDir, unix.MS_REC|flags)
+	}
+	if err := unix.Mount("tmpfs", fdPath(target), "tmpfs", flags&^unix.MS_RDONLY, "mode=755"); err != nil {
+		return fmt.Errorf("mount tmpfs: %w", err)
+	}
+	for _, cm := range c.CgroupMounts {
+		dest := filepath.Join(m.Destination, cm.Name)
+		d, err := ensureTarget(c.Rootfs, dest, false)
+		if err != nil {
+			return err
+		}
+		d.Close()
+		if err := bindWithFlags(c.Rootfs, dest, cm.HostDir, unix.MS_REC|flags); err != nil {
+			return fmt.Errorf("bind cgroup %q: %w", cm.Name, err)
+		}
+	}
+	if flags&unix.MS_RDONLY != 0 {
+		top, err := openInRoot(c.Rootfs, m.Destination)
+		if err != nil {
+			return err
+		}
+		defer top.Close()
+		if err := unix.Mount("", fdPath(top), "", unix.MS_REMOUNT|flags, "mode=755"); err != nil {
+			return fmt.Errorf("remount read-only: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,88 @@
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"golang.org/x/sys/unix"
+)
+
+// fdPath names an open file for syscalls that take a path, so that a mount
+// lands on the inode we resolved and verified, not on whatever a path
+// names by the time the kernel walks it again.
+func fdPath(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())) }
+
+// openInRoot resolves path inside root (symlinks cannot leave it) and
+// returns an O_PATH handle.
+func openInRoot(root, path string) (*os.File, error) {
+	f, err := pathrs.OpenInRoot(root, path)
+	if err != nil {
+		return nil, fmt.Errorf("open %q inside the rootfs: %w", path, err)
+	}
+	return f, nil
+}
+
+// ensureTarget makes sure path exists inside root, creating a directory (or
+// an empty file when file is true) and any missing parents, all resolved
+// inside root. It returns an O_PATH handle of the target.
+func ensureTarget(root, path string, file bool) (*os.File, error) {
+	if f, err := pathrs.OpenInRoot(root, path); err == nil {
+		return f, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("open %q inside the rootfs: %w", path, err)
+	}
+	rootDir, err := os.OpenFile(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open rootfs %q: %w", root, err)
+	}
+	defer rootDir.Close()
+	if !file {
+		d, err := pathrs.MkdirAllHandle(rootDir, path, 0o755)
+		if err != nil {
+			return nil, fmt.Errorf("create directory %q inside the rootfs: %w", path, err)
+		}
+		return d, nil
+	}
+	parent, err := pathrs.MkdirAllHandle(rootDir, filepath.Dir(path), 0o755)
+	if err != nil {
+		return nil, fmt.Errorf("create directory %q inside the rootfs: %w", filepath.Dir(path), err)
+	}
+	defer parent.Close()
+	base := filepath.Base(path)
+	fd, err := unix.Openat(int(parent.Fd()), base, unix.O_CREAT|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	if err != nil && !errors.Is(err, unix.EEXIST) {
+		return nil, fmt.Errorf("create file %q inside the rootfs: %w", path, err)
+	}
+	if err == nil {
+		unix.Close(fd)
+	}
+	return openInRoot(root, path)
+}
+
+// mountFlagsOf returns the MS_* flags of the mount holding f, the ones a
+// bind remount must repeat (the kernel refuses to clear locked flags).
+func mountFlagsOf(f *os.File) (uintptr, error) {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(int(f.Fd()), &st); err != nil {
+		return 0, err
+	}
+	var flags uintptr
+	for _, m := range []struct {
+		st int64
+		ms uintptr
+	}{
+		{unix.ST_RDONLY, unix.MS_RDONLY}, {unix.ST_NOSUID, unix.MS_NOSUID},
+		{unix.ST_NODEV, unix.MS_NODEV}, {unix.ST_NOEXEC, unix.MS_NOEXEC},
+		{unix.ST_NOATIME, unix.MS_NOATIME}, {unix.ST_NODIRATIME, unix.MS_NODIRATIME},
+		{unix.ST_RELATIME, unix.MS_RELATIME},
+	} {
+		if st.Flags&m.st != 0 {
+			flags |= m.ms
+		}
+	}
+	return flags, nil
+}
