@@ -1,0 +1,99 @@
+package layer
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Discard removes the layer directory and everything in it. It removes
+// only <dataRoot>/<id> itself, never a symlink's target, and refuses while
+// anything is mounted on or under it in this mount namespace. A layer that
+// is already gone is not an error, so `delete --force` can retry.
+func (l *Layer) Discard() error {
+	root, dir, err := layerDir(l.dataRoot, l.id)
+	if err != nil {
+		return err
+	}
+	if dir != l.dir || filepath.Dir(dir) != root {
+		return fmt.Errorf("refusing to remove %q: it is not the layer directory %q", l.dir, dir)
+	}
+	fi, err := os.Lstat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("remove writable layer %q: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("refusing to remove %q: it is not a directory", dir)
+	}
+	mounted, err := mountedUnder(dir)
+	if err != nil {
+		return err
+	}
+	if mounted != "" {
+		return fmt.Errorf("refusing to remove writable layer %q: %q is still mounted", dir, mounted)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("remove writable layer %q: %w", dir, err)
+	}
+	return nil
+}
+
+// mountedUnder returns a mount point at or below dir in this mount
+// namespace, or "".
+func mountedUnder(dir string) (string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return "", fmt.Errorf("read mount table: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		mp := unescapeMountinfo(fields[4])
+		if mp == dir || strings.HasPrefix(mp, dir+"/") {
+			return mp, nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return "", fmt.Errorf("read mount table: %w", err)
+	}
+	return "", nil
+}
+
+// unescapeMountinfo undoes the octal escapes (\040 for a space, ...) the
+// kernel writes into mountinfo paths.
+func unescapeMountinfo(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) && isOctal(s[i+1:i+4]) {
+			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
+			i += 3
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isOctal(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '7' {
+			return false
+		}
+	}
+	return true
+}
