@@ -1,18 +1,40 @@
-# skiff — see README.md. Every target that needs root says so.
+# skiff — see README.md. Targets that run containers need root.
 GO ?= go
 BIN := bin/skiff
-GOFLAGS_BUILD := -trimpath
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
+DEMO_DIR ?= /tmp/skiff-demo
+# Each part of `make test` has its own time budget (seconds).
+BUDGET_INTEGRATION ?= 600
 
-.PHONY: build test test-unit test-integration test-vm test-engines conformance fuzz bench demo lint clean
+.PHONY: build test test-unit test-integration test-vm test-engines conformance fuzz bench demo lint deps clean
 
 build:
-	CGO_ENABLED=1 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/skiff
+	CGO_ENABLED=1 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/skiff
 
+# The fast loop: no root, no kernel features.
 test-unit:
 	$(GO) test -count=1 ./...
+
+# The whole suite, as CI runs it (root).
+test: build test-unit test-integration
+
+test-integration: build
+	@[ "$$(id -u)" = 0 ] || { echo "test-integration needs root"; exit 1; }
+	SKIFF_BINARY=$(CURDIR)/$(BIN) timeout $(BUDGET_INTEGRATION) $(GO) test -tags integration -count=1 -timeout $(BUDGET_INTEGRATION)s ./integration/
+
+# What tests and the demo need from Debian.
+deps:
+	@command -v busybox >/dev/null && busybox --list >/dev/null 2>&1 && file -L $$(command -v busybox) | grep -q static || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static file; }
+
+demo: build deps
+	rm -rf $(DEMO_DIR)
+	SKIFF=$(BIN) sh integration/mkbundle.sh $(DEMO_DIR)
+	$(GO) run ./integration/specedit -terminal=false $(DEMO_DIR)/config.json \
+		sh -c 'echo "hello from $$(hostname), pid $$$$ in its own namespaces"; id; ls /'
+	cd $(DEMO_DIR) && $(CURDIR)/$(BIN) run demo-$$$$
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
