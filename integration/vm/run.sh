@@ -60,7 +60,8 @@
 # repository; the kernel itself is read from /boot.
 #
 # Environment: SKIFF_VM_CACHE (cache dir), SKIFF_VM_BOOT_TIMEOUT (seconds
-# the VM may take to reach the command, default 90).
+# the VM may take to reach the command, default 90), SKIFF_VM_APPEND (extra
+# kernel command line words).
 #
 # Needs: qemu-system-x86_64, cpio, busybox-static (/bin/busybox), ldd,
 # sha256sum, timeout, and a kernel with modules (linux-image-amd64).
@@ -412,7 +413,7 @@ fi
 
 # ---------------------------------------------------------------- boot
 APPEND="console=ttyS0,115200 panic=-1 oops=panic rdinit=/init cgroup_no_v1=all"
-APPEND+=" tsc=reliable no_timer_check i8042.noaux i8042.nokbd i8042.nopnp random.trust_cpu=on"
+APPEND+=" ${SKIFF_VM_APPEND:-} tsc=reliable no_timer_check i8042.noaux i8042.nokbd i8042.nopnp random.trust_cpu=on"
 if [[ $VERBOSE == 1 ]]; then APPEND+=" loglevel=7 skiffvm.verbose"; else APPEND+=" quiet loglevel=3"; fi
 OVERALL=$((BUDGET + 120))
 
