@@ -4,6 +4,7 @@ package capabilities
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -42,12 +43,12 @@ func Names() []string { return append([]string(nil), names...) }
 
 // Last returns the highest capability number the running kernel knows.
 func Last() int {
-	data, err := readFile("/proc/sys/kernel/cap_last_cap")
+	data, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
 	if err != nil {
 		return len(names) - 1
 	}
 	var n int
-	if _, err := fmt.Sscanf(strings.TrimSpace(data), "%d", &n); err != nil {
+	if _, err := fmt.Sscanf(strings.TrimSpace(string(data)), "%d", &n); err != nil {
 		return len(names) - 1
 	}
 	return n
