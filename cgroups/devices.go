@@ -36,13 +36,13 @@ func (r deviceRule) String() string {
 // full, random, urandom, tty, ptmx and a devpts for every container, so a
 // deny-all rule must not break them. runc appends the same allow rules.
 var defaultDevices = []deviceRule{
-	{allow: true, typ: 'c', major: 1, minor: 3, access: "rwm"},   // null
-	{allow: true, typ: 'c', major: 1, minor: 5, access: "rwm"},   // zero
-	{allow: true, typ: 'c', major: 1, minor: 7, access: "rwm"},   // full
-	{allow: true, typ: 'c', major: 1, minor: 8, access: "rwm"},   // random
-	{allow: true, typ: 'c', major: 1, minor: 9, access: "rwm"},   // urandom
-	{allow: true, typ: 'c', major: 5, minor: 0, access: "rwm"},   // tty
-	{allow: true, typ: 'c', major: 5, minor: 2, access: "rwm"},   // ptmx
+	{allow: true, typ: 'c', major: 1, minor: 3, access: "rwm"},    // null
+	{allow: true, typ: 'c', major: 1, minor: 5, access: "rwm"},    // zero
+	{allow: true, typ: 'c', major: 1, minor: 7, access: "rwm"},    // full
+	{allow: true, typ: 'c', major: 1, minor: 8, access: "rwm"},    // random
+	{allow: true, typ: 'c', major: 1, minor: 9, access: "rwm"},    // urandom
+	{allow: true, typ: 'c', major: 5, minor: 0, access: "rwm"},    // tty
+	{allow: true, typ: 'c', major: 5, minor: 2, access: "rwm"},    // ptmx
 	{allow: true, typ: 'c', major: 136, minor: -1, access: "rwm"}, // pts/*
 }
 

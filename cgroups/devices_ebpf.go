@@ -90,49 +90,67 @@ func deviceFilter(rules []deviceRule) asm.Instructions {
 	}
 	label := 0
 	newLabel := func() string { label++; return fmt.Sprintf("l%d", label) }
-	// Every block starts with a labelled instruction so that jumps to
-	// "the next block" have a target.
-	next := newLabel()
+	// pending is the label of the next instruction emitted: jumps target
+	// "whatever comes next", and the verifier rejects any instruction no
+	// path reaches, so labels are only placed where something jumps.
+	pending := ""
+	emit := func(ins ...asm.Instruction) {
+		if pending != "" {
+			ins[0] = ins[0].WithSymbol(pending)
+			pending = ""
+		}
+		insns = append(insns, ins...)
+	}
 	for _, a := range accessBits {
-		section, after := next, newLabel()
-		insns = append(insns,
-			asm.Mov.Reg32(asm.R6, asm.R3).WithSymbol(section),
+		after := newLabel()
+		emit(
+			asm.Mov.Reg32(asm.R6, asm.R3),
 			asm.And.Imm32(asm.R6, a.bit),
 			asm.JEq.Imm(asm.R6, 0, after),
 		)
-		for i := len(rules) - 1; i >= 0; i-- {
+		decided := false
+		for i := len(rules) - 1; i >= 0 && !decided; i-- {
 			r := rules[i]
 			if !r.hasAccess(a.letter) {
 				continue
 			}
 			skip := newLabel()
-			var block asm.Instructions
+			var conds asm.Instructions
 			switch r.typ {
 			case 'c':
-				block = append(block, asm.JNE.Imm(asm.R2, bpfDevChar, skip))
+				conds = append(conds, asm.JNE.Imm(asm.R2, bpfDevChar, skip))
 			case 'b':
-				block = append(block, asm.JNE.Imm(asm.R2, bpfDevBlock, skip))
+				conds = append(conds, asm.JNE.Imm(asm.R2, bpfDevBlock, skip))
 			}
 			if r.major >= 0 {
-				block = append(block, asm.JNE.Imm(asm.R4, int32(r.major), skip))
+				conds = append(conds, asm.JNE.Imm(asm.R4, int32(r.major), skip))
 			}
 			if r.minor >= 0 {
-				block = append(block, asm.JNE.Imm(asm.R5, int32(r.minor), skip))
+				conds = append(conds, asm.JNE.Imm(asm.R5, int32(r.minor), skip))
+			}
+			if len(conds) > 0 {
+				emit(conds...)
 			}
 			if r.allow {
-				block = append(block, asm.Ja.Label(after))
+				emit(asm.Ja.Label(after))
 			} else {
-				block = append(block, asm.Mov.Imm(asm.R0, 0), asm.Return())
+				emit(asm.Mov.Imm(asm.R0, 0), asm.Return())
 			}
-			insns = append(insns, block...)
-			// The next block (or the default deny) carries skip.
-			insns = append(insns, asm.Mov.Imm(asm.R6, 0).WithSymbol(skip))
+			if len(conds) == 0 {
+				// Covers every device: earlier rules can never decide
+				// this bit.
+				decided = true
+			} else {
+				pending = skip
+			}
 		}
-		// No rule names this bit: deny.
-		insns = append(insns, asm.Mov.Imm(asm.R0, 0), asm.Return())
-		next = after
+		if !decided {
+			emit(asm.Mov.Imm(asm.R0, 0), asm.Return()) // no rule names this bit: deny
+		}
+		pending = after
 	}
-	return append(insns, asm.Mov.Imm(asm.R0, 1).WithSymbol(next), asm.Return())
+	emit(asm.Mov.Imm(asm.R0, 1), asm.Return())
+	return insns
 }
 
 // setDevicesV2 attaches a new filter to the cgroup and then detaches the

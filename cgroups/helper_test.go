@@ -1,7 +1,10 @@
 package cgroups
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,6 +40,11 @@ func TestMain(m *testing.M) {
 			keep = append(keep, b)
 			time.Sleep(time.Millisecond)
 		}
+	case "open", "mknod", "spawn":
+		// Wait until the test has put us in the cgroup, then try once and
+		// report through the exit code: 0 done, 3 refused (EPERM/EAGAIN).
+		_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+		os.Exit(helperAct(os.Getenv(helperEnv), os.Getenv(helperEnv+"_PATH")))
 	default:
 		fmt.Fprintln(os.Stderr, "unknown helper", os.Getenv(helperEnv))
 		os.Exit(2)
@@ -127,4 +135,67 @@ func hostKind(m *manager) string {
 	default:
 		return "cgroup v1"
 	}
+}
+
+func helperAct(mode, path string) int {
+	var err error
+	switch mode {
+	case "open":
+		var f *os.File
+		if f, err = os.OpenFile(path, os.O_RDWR, 0); err == nil {
+			f.Close()
+		}
+	case "mknod":
+		err = unix.Mknod(path, unix.S_IFCHR|0o600, int(unix.Mkdev(1, 3)))
+	case "spawn":
+		c := exec.Command("/proc/self/exe")
+		c.Env = append(os.Environ(), helperEnv+"=sleep")
+		if err = c.Start(); err == nil {
+			_ = c.Process.Kill()
+			_ = c.Wait()
+		}
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, unix.EPERM), errors.Is(err, unix.EAGAIN):
+		return 3
+	default:
+		fmt.Fprintln(os.Stderr, err)
+		return 4
+	}
+}
+
+// tryInCgroup starts a helper that does one thing (open, mknod or spawn
+// on path) only after Apply has put it in m's cgroup, and returns its exit
+// code.
+func tryInCgroup(t *testing.T, apply func(pid int) error, mode, path string) int {
+	t.Helper()
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Env = append(os.Environ(), helperEnv+"="+mode, helperEnv+"_PATH="+path)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start helper: %v", err)
+	}
+	if err := apply(cmd.Process.Pid); err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("Apply: %v", err)
+	}
+	_, _ = stdin.Write([]byte("go\n"))
+	_ = stdin.Close()
+	err = cmd.Wait()
+	code := cmd.ProcessState.ExitCode()
+	if code == 4 || (err != nil && code < 0) {
+		t.Fatalf("helper %s %s: %v: %s", mode, path, err, stderr.String())
+	}
+	if code == 2 && strings.Contains(stderr.String(), "failed to create new OS thread") {
+		return 3 // the Go runtime of the helper hit the pids limit first
+	}
+	return code
 }

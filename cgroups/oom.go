@@ -155,4 +155,3 @@ func oomKills(dir string) (uint64, error) {
 	}
 	return kv["oom"], nil
 }
-

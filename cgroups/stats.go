@@ -330,4 +330,3 @@ func hugetlbStats(dir string, v2 bool, out map[string]HugetlbStats) error {
 	}
 	return nil
 }
-
