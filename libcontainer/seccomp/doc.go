@@ -22,6 +22,10 @@
 //     (for example: write its number on the sync pipe and let the parent
 //     take it with pidfd_getfd) using only write(2), which Validate refuses
 //     to notify.
+//   - The notify fd is close-on-exec, so the container never sees it; the
+//     runtime process sends its own copy to cfg.ListenerPath with
+//     SendToListener (pid, listenerMetadata and container state filled
+//     in) and closes it.
 //   - The build needs cgo and libseccomp-dev; without cgo, Load returns
 //     ErrNotCompiled.
 package seccomp
