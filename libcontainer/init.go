@@ -45,6 +45,9 @@ func InitMain() {
 		os.Exit(2)
 	}
 	os.Clearenv()
+	// The socket must not reach the user's process; for exec its closing
+	// at execve is also how the parent learns the process runs.
+	unix.CloseOnExec(fd)
 	sock := syncFile(fd)
 	err = runInit(sock)
 	// Only reached on failure: success ends in execve.
@@ -62,9 +65,12 @@ func runInit(sock *os.File) error {
 		return errors.New("sync: empty bootstrap")
 	}
 	if b.Mode == "create" {
-		if err := setupContainer(b, sock); err != nil {
-			return err
-		}
+		err = setupContainer(b, sock)
+	} else {
+		err = handshake(sock)
+	}
+	if err != nil {
+		return err
 	}
 	proc, err := prepareProcess(b.Process)
 	if err != nil {
@@ -145,10 +151,16 @@ func setupContainer(b *bootstrap, sock *os.File) error {
 			return fmt.Errorf("join a new session keyring: %w", err)
 		}
 	}
+	return handshake(sock)
+}
+
+// handshake tells the parent the container side is ready (it then sets
+// the rlimits) and waits for the go-ahead.
+func handshake(sock *os.File) error {
 	if err := writeMsg(sock, message{Type: msgReady}); err != nil {
 		return err
 	}
-	_, err = expectMsg(sock, msgRun)
+	_, err := expectMsg(sock, msgRun)
 	return err
 }
 

@@ -96,6 +96,11 @@ func NewPlan(nss []specs.LinuxNamespace) (Plan, error) {
 			p.Joins = append(p.Joins, Join{Kind: k, Path: ns.Path})
 		}
 	}
+	return SortJoins(p), nil
+}
+
+// SortJoins puts the joins in the fixed order: user first, mount last.
+func SortJoins(p Plan) Plan {
 	sort.SliceStable(p.Joins, func(a, b int) bool { return p.Joins[a].Kind.joinOrder < p.Joins[b].Kind.joinOrder })
-	return p, nil
+	return p
 }

@@ -70,7 +70,7 @@ func newApp() *cli.App {
 		Before: setup,
 		Commands: []*cli.Command{
 			specCommand, createCommand, startCommand, runCommand, stateCommand,
-			listCommand, killCommand, deleteCommand,
+			listCommand, killCommand, deleteCommand, execCommand,
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // main reports errors
 	}

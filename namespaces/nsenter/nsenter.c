@@ -102,8 +102,11 @@ static void expect_byte(char want)
 	}
 }
 
-static void join_namespaces(char *spec)
+/* join_namespaces enters each listed namespace in order; it returns
+ * whether one of them was a user namespace. */
+static int join_namespaces(char *spec)
 {
+	int joined_user = 0;
 	char *save = NULL;
 	for (char *line = strtok_r(spec, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *path = strchr(line, ' ');
@@ -117,7 +120,10 @@ static void join_namespaces(char *spec)
 		if (setns(fd, flag) < 0)
 			fail("join namespace %s", path);
 		close(fd);
+		if (flag == CLONE_NEWUSER)
+			joined_user = 1;
 	}
+	return joined_user;
 }
 
 static void write_file(const char *path, const char *data)
@@ -153,8 +159,14 @@ __attribute__((constructor)) static void skiff_stage0(void)
 	 * new cgroup namespace is rooted there. */
 	expect_byte('G');
 
-	if (join)
-		join_namespaces(join);
+	if (join && join_namespaces(join)) {
+		/* Joined a user namespace: act as its root where 0 is mapped
+		 * (the Go side switches to the process's own user later). */
+		if (setresgid(0, 0, 0) < 0 && errno != EINVAL)
+			fail("setresgid in the joined user namespace");
+		if (setresuid(0, 0, 0) < 0 && errno != EINVAL)
+			fail("setresuid in the joined user namespace");
+	}
 
 	if (newns & CLONE_NEWUSER) {
 		if (unshare(CLONE_NEWUSER) < 0)

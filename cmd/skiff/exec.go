@@ -1,0 +1,136 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/urfave/cli/v2"
+
+	"github.com/skiff-runtime/skiff/libcontainer"
+)
+
+var execCommand = &cli.Command{
+	Name:      "exec",
+	Usage:     "run another process in a running container",
+	ArgsUsage: "ID [COMMAND [ARG...]]",
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "process", Aliases: []string{"p"}, Usage: "JSON file with the process (specs.Process)"},
+		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
+		&cli.StringFlag{Name: "pid-file", Usage: "write the process's pid to this file"},
+		&cli.StringFlag{Name: "console-socket", Usage: "unix socket that receives the terminal's master fd"},
+		&cli.StringFlag{Name: "pidfd-socket", Usage: "unix socket that receives the process's pidfd"},
+		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a terminal"},
+		&cli.StringFlag{Name: "cwd", Usage: "working directory inside the container"},
+		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "add an environment variable NAME=value"},
+		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "uid[:gid]"},
+		&cli.Int64SliceFlag{Name: "additional-gids", Aliases: []string{"g"}, Usage: "supplementary group"},
+		&cli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability"},
+		&cli.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs"},
+		&cli.IntFlag{Name: "preserve-fds", Usage: "pass this many extra fds (from 3)"},
+	},
+	Action: func(c *cli.Context) error {
+		id, err := oneID(c)
+		if err != nil {
+			return err
+		}
+		rt := runtimeFor(c)
+		if c.String("pidfd-socket") != "" || c.String("console-socket") != "" || c.Bool("tty") {
+			return errors.New("exec: terminals and pidfd sockets are not supported yet")
+		}
+		proc, err := execProcess(c, rt, id)
+		if err != nil {
+			return err
+		}
+		signals := make(chan os.Signal, 64)
+		if !c.Bool("detach") {
+			signal.Notify(signals)
+			defer signal.Stop(signals)
+		}
+		pid, err := rt.Exec(&libcontainer.ExecOptions{
+			ID: id, Process: proc, PidFile: c.String("pid-file"), PreserveFDs: c.Int("preserve-fds"),
+			Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		})
+		if err != nil {
+			return err
+		}
+		if c.Bool("detach") {
+			return nil
+		}
+		return exitError{waitForwarding(pid, signals)}
+	},
+}
+
+// execProcess builds the process from --process, or from the container's
+// own process settings with the command line's changes, as runc does.
+func execProcess(c *cli.Context, rt *libcontainer.Runtime, id string) (*specs.Process, error) {
+	if path := c.String("process"); path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("--process: %w", err)
+		}
+		var p specs.Process
+		if err := json.Unmarshal(data, &p); err != nil {
+			return nil, fmt.Errorf("--process %s: invalid JSON: %v", path, err)
+		}
+		return &p, nil
+	}
+	st, err := rt.Load(id)
+	if err != nil {
+		return nil, err
+	}
+	if c.NArg() < 2 {
+		return nil, errors.New("exec: no command given (use ARGS or --process)")
+	}
+	p := *st.Config.Process
+	p.Args = c.Args().Slice()[1:]
+	p.Terminal = false
+	p.Env = append(append([]string(nil), p.Env...), c.StringSlice("env")...)
+	if cwd := c.String("cwd"); cwd != "" {
+		p.Cwd = cwd
+	}
+	if u := c.String("user"); u != "" {
+		uid, gid, err := parseUser(u)
+		if err != nil {
+			return nil, err
+		}
+		p.User = specs.User{UID: uid, GID: gid}
+	}
+	for _, g := range c.Int64Slice("additional-gids") {
+		p.User.AdditionalGids = append(p.User.AdditionalGids, uint32(g))
+	}
+	if caps := c.StringSlice("cap"); len(caps) > 0 {
+		pc := specs.LinuxCapabilities{}
+		if p.Capabilities != nil {
+			pc = *p.Capabilities
+		}
+		pc.Bounding = append(append([]string(nil), pc.Bounding...), caps...)
+		pc.Effective = append(append([]string(nil), pc.Effective...), caps...)
+		pc.Permitted = append(append([]string(nil), pc.Permitted...), caps...)
+		p.Capabilities = &pc
+	}
+	if c.Bool("no-new-privs") {
+		p.NoNewPrivileges = true
+	}
+	return &p, nil
+}
+
+func parseUser(s string) (uint32, uint32, error) {
+	uidStr, gidStr, hasGid := strings.Cut(s, ":")
+	uid, err := strconv.ParseUint(uidStr, 10, 32)
+	if err != nil {
+		return 0, 0, fmt.Errorf("--user: %q is not uid[:gid]", s)
+	}
+	gid := uint64(0)
+	if hasGid {
+		if gid, err = strconv.ParseUint(gidStr, 10, 32); err != nil {
+			return 0, 0, fmt.Errorf("--user: %q is not uid[:gid]", s)
+		}
+	}
+	return uint32(uid), uint32(gid), nil
+}

@@ -1,0 +1,144 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/skiff-runtime/skiff/cgroups"
+	"github.com/skiff-runtime/skiff/libcontainer/bundle"
+	"github.com/skiff-runtime/skiff/namespaces"
+)
+
+// ExecOptions are the inputs of exec.
+type ExecOptions struct {
+	ID          string
+	Process     *specs.Process
+	PidFile     string
+	PreserveFDs int
+	Stdin       *os.File
+	Stdout      *os.File
+	Stderr      *os.File
+}
+
+// Exec starts another process in a running container: in every one of its
+// namespaces and in its cgroup. It returns the new process's host pid once
+// that process runs; it is a child of the caller, which may wait for it.
+func (r *Runtime) Exec(o *ExecOptions) (int, error) {
+	st, err := r.Load(o.ID)
+	if err != nil {
+		return 0, err
+	}
+	switch status := r.Status(st); status {
+	case StatusStopped:
+		return 0, fmt.Errorf("cannot exec in container %q: it is stopped", o.ID)
+	case StatusPaused:
+		return 0, fmt.Errorf("cannot exec in container %q: it is paused (resume it first)", o.ID)
+	}
+	if err := checkExecProcess(o.Process); err != nil {
+		return 0, err
+	}
+	plan, err := joinPlanOf(st)
+	if err != nil {
+		return 0, err
+	}
+	var cg cgroups.Manager
+	if len(st.CgroupPaths) > 0 {
+		if cg, err = cgroups.Load(st.CgroupPaths); err != nil {
+			return 0, fmt.Errorf("cgroup of %q: %w", o.ID, err)
+		}
+	}
+	extra := make([]*os.File, 0, o.PreserveFDs)
+	for i := 0; i < o.PreserveFDs; i++ {
+		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
+	}
+	req := spawnRequest{plan: plan, stdin: o.Stdin, stdout: o.Stdout, stderr: o.Stderr, extraFiles: extra}
+	if cg != nil {
+		req.placeInCgroup = cg.Apply
+	}
+	// The init must still be the process we started when we open its
+	// namespaces, or we would join whatever reused its pid.
+	if !st.alive() {
+		return 0, fmt.Errorf("cannot exec in container %q: it is stopped", o.ID)
+	}
+	sp, err := spawn(req)
+	if err != nil {
+		return 0, fmt.Errorf("exec in %q: %w", o.ID, err)
+	}
+	defer sp.sync.Close()
+	if err := r.driveExec(sp, o, st); err != nil {
+		killAndWait(sp.pid, processStartTime(sp.pid))
+		return 0, fmt.Errorf("exec in %q: %w", o.ID, err)
+	}
+	if o.PidFile != "" {
+		if err := writePidFile(o.PidFile, sp.pid); err != nil {
+			return sp.pid, err
+		}
+	}
+	return sp.pid, nil
+}
+
+func (r *Runtime) driveExec(sp *spawned, o *ExecOptions, st *State) error {
+	b := &bootstrap{Mode: "exec", Process: o.Process, PreserveFDs: o.PreserveFDs, State: st.ociState(StatusRunning)}
+	if err := writeMsg(sp.sync, message{Type: msgBootstrap, Bootstrap: b}); err != nil {
+		return err
+	}
+	if _, err := expectMsg(sp.sync, msgReady); err != nil {
+		return err
+	}
+	if err := setRlimits(sp.pid, o.Process.Rlimits); err != nil {
+		return err
+	}
+	if err := writeMsg(sp.sync, message{Type: msgRun}); err != nil {
+		return err
+	}
+	// The socket closes at execve: EOF means the process runs.
+	m, err := readMsg(sp.sync)
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil
+	case err != nil:
+		return err
+	case m.Type == msgError:
+		return errors.New(m.Error)
+	}
+	return fmt.Errorf("sync: unexpected %s", m.Type)
+}
+
+// joinPlanOf lists the namespaces of the container's init to join: every
+// kind the container was given (user first, mount last).
+func joinPlanOf(st *State) (namespaces.Plan, error) {
+	var plan namespaces.Plan
+	for _, ns := range st.Config.Linux.Namespaces {
+		k, ok := namespaces.Lookup(ns.Type)
+		if !ok {
+			return plan, fmt.Errorf("unknown namespace type %q in saved config", ns.Type)
+		}
+		plan.Joins = append(plan.Joins, namespaces.Join{Kind: k, Path: fmt.Sprintf("/proc/%d/ns/%s", st.Pid, k.ProcName)})
+	}
+	return namespaces.SortJoins(plan), nil
+}
+
+// checkExecProcess validates an exec process and refuses fields skiff
+// does not implement yet rather than ignoring them.
+func checkExecProcess(p *specs.Process) error {
+	if err := bundle.ValidateProcess(p); err != nil {
+		return err
+	}
+	if p.Terminal {
+		return errors.New("process.terminal: terminals are not supported yet")
+	}
+	if p.Scheduler != nil {
+		return errors.New("process.scheduler: not supported by skiff yet")
+	}
+	if p.IOPriority != nil {
+		return errors.New("process.ioPriority: not supported by skiff yet")
+	}
+	if p.ExecCPUAffinity != nil {
+		return errors.New("process.execCPUAffinity: not supported by skiff yet")
+	}
+	return nil
+}
