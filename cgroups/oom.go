@@ -1,9 +1,11 @@
 package cgroups
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -97,9 +99,16 @@ func oomEventsV2(dir string, stop <-chan struct{}) (<-chan struct{}, error) {
 	}
 	in := os.NewFile(uintptr(ifd), "oom-inotify")
 	events := filepath.Join(dir, "memory.events")
-	if _, err := unix.InotifyAddWatch(ifd, events, unix.IN_MODIFY|unix.IN_DELETE_SELF); err != nil {
+	if _, err := unix.InotifyAddWatch(ifd, events, unix.IN_MODIFY); err != nil {
 		in.Close()
 		return nil, fmt.Errorf("oom events: watch %s: %w", events, err)
+	}
+	// cgroupfs files vanish inside the kernel without an inotify event;
+	// the rmdir of the directory itself goes through the VFS and does
+	// report IN_DELETE_SELF, so the directory is watched for the end.
+	if _, err := unix.InotifyAddWatch(ifd, dir, unix.IN_DELETE_SELF|unix.IN_ONLYDIR); err != nil {
+		in.Close()
+		return nil, fmt.Errorf("oom events: watch %s: %w", dir, err)
 	}
 	last, err := oomKills(dir)
 	if err != nil {
@@ -114,7 +123,16 @@ func oomEventsV2(dir string, stop <-chan struct{}) (<-chan struct{}, error) {
 		defer in.Close()
 		buf := make([]byte, 4096)
 		for {
+			// The removal of the cgroup does not always reach inotify
+			// (kernfs), so the directory is also checked once a second.
+			_ = in.SetReadDeadline(time.Now().Add(time.Second))
 			n, err := in.Read(buf)
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				if _, serr := os.Stat(dir); serr != nil {
+					return
+				}
+				continue
+			}
 			if err != nil {
 				return
 			}

@@ -73,7 +73,14 @@ func (m *manager) Kill(sig os.Signal) error {
 	// cgroup.kill (Linux 5.14+) kills the whole subtree atomically,
 	// frozen or not, so nothing can fork away.
 	if s == unix.SIGKILL && ferr == nil && v2 && exists(fl.dir, "cgroup.kill") {
-		return writeFile(fl.dir, "cgroup.kill", "1")
+		if err := writeFile(fl.dir, "cgroup.kill", "1"); err != nil {
+			return err
+		}
+		// A paused container that is killed is no longer paused.
+		if frozen, err := m.Frozen(); err != nil || !frozen {
+			return err
+		}
+		return m.Thaw()
 	}
 	if ferr != nil {
 		// No freezer: signal what is there; a fork racing the loop may
