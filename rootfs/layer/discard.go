@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 )
 
@@ -15,6 +16,9 @@ import (
 // anything is mounted on or under it in this mount namespace. A layer that
 // is already gone is not an error, so `delete --force` can retry.
 func (l *Layer) Discard() error {
+	// The mount check and the removal must see the same mount namespace.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	root, dir, err := layerDir(l.dataRoot, l.id)
 	if err != nil {
 		return err
@@ -45,10 +49,11 @@ func (l *Layer) Discard() error {
 	return nil
 }
 
-// mountedUnder returns a mount point at or below dir in this mount
-// namespace, or "".
+// mountedUnder returns a mount point at or below dir in the calling
+// thread's mount namespace (which a caller on a locked thread may have
+// changed), or "".
 func mountedUnder(dir string) (string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	f, err := os.Open("/proc/thread-self/mountinfo")
 	if err != nil {
 		return "", fmt.Errorf("read mount table: %w", err)
 	}

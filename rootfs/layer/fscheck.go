@@ -124,12 +124,27 @@ func probeOverlay(dir string) error {
 	if err := os.WriteFile(filepath.Join(lower, "file"), nil, 0o600); err != nil {
 		return fmt.Errorf("create a probe file: %w", err)
 	}
+	return onThrowawayThread(func() error { return trialMount(lower, upper, work, merged) })
+}
+
+// onThrowawayThread runs fn on a locked OS thread that ends when fn
+// returns, so fn may change the thread's namespaces. The thread is never
+// the main one: Go parks a main thread it cannot end instead of ending it,
+// and as the thread group leader its namespaces are what /proc/self shows
+// to the whole process.
+func onThrowawayThread(fn func() error) error {
 	done := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		// No UnlockOSThread: the thread's mount namespace is not the
-		// process's any more, so it must die with this goroutine.
-		done <- trialMount(lower, upper, work, merged)
+		if unix.Gettid() == unix.Getpid() {
+			// While this goroutine holds the main thread, the goroutine
+			// the nested call starts must run on another one.
+			done <- onThrowawayThread(fn)
+			runtime.UnlockOSThread()
+			return
+		}
+		// No UnlockOSThread: Go ends the thread with the goroutine.
+		done <- fn()
 	}()
 	return <-done
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"testing"
 
@@ -70,14 +71,37 @@ func runInUserns(t *testing.T, name string, hostID int, a helperArgs) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd := exec.Command(reachableTestBinary(t), "-test.run=^$")
 	cmd.Env = append(os.Environ(), envHelper+"="+name, envHelperArg+"="+string(raw))
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
+		Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
+		// Become the namespace's root: host root is not mapped in it, and
+		// an unmapped uid loses every capability at execve.
+		Credential:  &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true},
 		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: hostID, Size: 65536}},
 		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: hostID, Size: 65536}},
 	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("helper %s in a user namespace: %v\n%s", name, err, out)
 	}
+}
+
+// reachableTestBinary copies the test binary where a user namespace's root
+// (an unprivileged uid on the host) can execute it: go test builds it in a
+// private directory.
+func reachableTestBinary(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "layer-test-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "layer.test")
+	if err := os.WriteFile(bin, readFile(t, os.Args[0]), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }
