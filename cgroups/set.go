@@ -16,10 +16,13 @@ import (
 // first Set even when r.Devices is empty, so a fresh container always
 // starts from deny-all plus the spec's default devices (as runc does) and
 // never inherits the allow-all of its parent. A Manager made by Load
-// (update) leaves devices alone unless r.Devices is given.
+// (update) leaves devices alone unless r.Devices is given. Callers must
+// therefore call Set once on create, even when the config has no
+// linux.resources (r may be nil).
 func (m *manager) Set(r *specs.LinuxResources) error {
 	if r == nil {
-		return nil
+		// Still a Set: a fresh container gets its device rules.
+		r = &specs.LinuxResources{}
 	}
 	steps := []func(*specs.LinuxResources) error{
 		m.setCpuset, // before cpu: cpu limits may depend on the cpus available
