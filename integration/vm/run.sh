@@ -19,7 +19,8 @@
 #                         found with ldd and copied to the same paths.
 #   --env NAME=VALUE      export a variable to COMMAND (repeatable).
 #   --module NAME         load one more kernel module (plus its modules.dep
-#                         dependencies); overlay, veth and bridge always are.
+#                         dependencies); overlay, veth, bridge and null_blk
+#                         (/dev/nullb0, a block device for io.max) always are.
 #   --timeout SECONDS     budget for COMMAND inside the VM (default 540). The
 #                         whole qemu run is also bounded (budget + 120 s).
 #   --kernel PATH         kernel image (default: newest /boot/vmlinuz-*; its
@@ -78,7 +79,7 @@ usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$SELF"; }
 SKIFF=""
 PAYLOADS=()
 ENVS=()
-MODULES=(overlay veth bridge)
+MODULES=(overlay veth bridge null_blk)
 BUDGET=540
 KERNEL=""
 MEMORY=1G

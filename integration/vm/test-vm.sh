@@ -7,13 +7,14 @@
 # Runs, in this order and each under its own -test.timeout:
 #   selftest         integration/vm/selftest (the VM itself is sane)      60 s
 #   cgroups.test     go test -c ./cgroups (root tests detect cgroup v2)   180 s
-#   integration.test go test -c ./integration (real skiff, busybox bundle) 300 s
+#   integration.test go test -c -tags integration ./integration          300 s
+#                    (the real binary on busybox bundles)
 # A package that does not exist yet or has no _test.go file is skipped with
 # a message; one that fails to build fails the target. The whole VM run has a
 # 540 s budget (boot is ~3 s), so the target stays under 10 minutes.
 #
-# Environment: GO (default go), GOTEST_TAGS (build tags for the test
-# binaries), VM_TESTFLAGS (default "-test.v -test.count=1"),
+# Environment: GO (default go), GOTEST_TAGS (more build tags, comma
+# separated, for every test binary), VM_TESTFLAGS (default "-test.v -test.count=1"),
 # VM_TIMEOUT_SELFTEST / VM_TIMEOUT_CGROUPS / VM_TIMEOUT_INTEGRATION (seconds),
 # VM_BUDGET (whole VM run, seconds). Inside the VM the tests see SKIFF_VM=1,
 # SKIFF_BINARY=/usr/bin/skiff and SKIFF_TEST_BUSYBOX=/bin/busybox.
@@ -40,33 +41,35 @@ done
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/skiff-test-vm.XXXXXX")
 if [[ $KEEP == 1 ]]; then echo "test-vm: keeping $TMP"; else trap 'rm -rf "$TMP"' EXIT; fi
 
-TAGS=()
-[[ -n ${GOTEST_TAGS:-} ]] && TAGS=(-tags "$GOTEST_TAGS")
 TESTFLAGS=${VM_TESTFLAGS:--test.v -test.count=1}
 PAYLOADS=()
 STEPS=()
 
-# build NAME PKGDIR TIMEOUT [env...]: compile PKGDIR's tests into
-# $TMP/NAME/NAME.test (with PKGDIR/testdata next to it, as go test would
-# see it) and queue it.
+# build NAME PKGDIR TIMEOUT TAGS [env...]: compile PKGDIR's tests into
+# $TMP/NAME/NAME.test and queue it. The test runs in a copy of what go test
+# would give it as working directory: PKGDIR's testdata/ and *.sh files.
 build() {
-	local name=$1 dir=$2 timeout=$3
-	shift 3
+	local name=$1 dir=$2 timeout=$3 tags=$4
+	shift 4
 	if [[ ! -d $dir ]] || ! compgen -G "$dir/*_test.go" >/dev/null; then
 		echo "test-vm: skipping ./$dir: no tests there yet"
 		return 0
 	fi
+	tags=${tags:+$tags,}${GOTEST_TAGS:-}
 	mkdir -p "$TMP/$name"
-	echo "test-vm: building ./$dir -> $name.test"
-	env "$@" "$GO" test -c ${TAGS[@]+"${TAGS[@]}"} -o "$TMP/$name/$name.test" "./$dir"
-	[[ -d $dir/testdata ]] && cp -a "$dir/testdata" "$TMP/$name/"
+	echo "test-vm: building ./$dir -> $name.test${tags:+ (tags ${tags%,})}"
+	env "$@" "$GO" test -c ${tags:+-tags "${tags%,}"} -o "$TMP/$name/$name.test" "./$dir"
+	if [[ -d $dir/testdata ]]; then cp -a "$dir/testdata" "$TMP/$name/"; fi
+	for f in "$dir"/*.sh; do if [[ -f $f ]]; then cp -a "$f" "$TMP/$name/"; fi; done
 	PAYLOADS+=(--payload "$TMP/$name")
 	STEPS+=("$name $timeout")
 }
 
-build selftest integration/vm/selftest "${VM_TIMEOUT_SELFTEST:-60}" CGO_ENABLED=0
-build cgroups cgroups "${VM_TIMEOUT_CGROUPS:-180}"
-build integration integration "${VM_TIMEOUT_INTEGRATION:-300}"
+# ./integration's root tests sit behind the `integration` build tag (as in
+# `make test-integration`).
+build selftest integration/vm/selftest "${VM_TIMEOUT_SELFTEST:-60}" "" CGO_ENABLED=0
+build cgroups cgroups "${VM_TIMEOUT_CGROUPS:-180}" ""
+build integration integration "${VM_TIMEOUT_INTEGRATION:-300}" integration
 
 # The in-VM driver: every binary runs (a failure does not stop the others),
 # then a summary; non-zero if any failed.
