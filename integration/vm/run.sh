@@ -56,8 +56,8 @@
 #
 # Cache: the base initramfs (busybox + applet links, modules, init), the
 # kernel's extracted vmlinux and the payload archives live in the cache dir,
-# keyed by a hash of their inputs (the 4 newest payload archives are kept,
-# anything unused for 7 days is removed). Nothing is written to the
+# keyed by a hash of their inputs (the 3 newest base and 4 newest payload
+# archives are kept, anything unused for 7 days is removed). Nothing is written to the
 # repository; the kernel itself is read from /boot.
 #
 # Environment: SKIFF_VM_CACHE (cache dir), SKIFF_VM_BOOT_TIMEOUT (seconds
@@ -314,7 +314,7 @@ if [[ ! -f $BASE ]]; then
 	cpio_pack "$R" "$BASE"
 	rm -rf "$R"
 fi
-touch -a "$BASE"
+touch "$BASE"
 
 # ---------------------------------------------------------------- payload layer
 SPECS=()
@@ -379,8 +379,10 @@ cpio_pack "$R" "$TMP/run.cpio"
 # The kernel unpacks concatenated newc archives in order; later ones add to
 # (and may override files of) earlier ones.
 cat "$BASE" ${PAYLOAD:+"$PAYLOAD"} "$TMP/run.cpio" >"$TMP/initrd"
-# Test binaries change at every build: keep only the newest payload archives.
+# Test binaries change at every build (and the base with this script): keep
+# only the newest archives of each kind (used ones are touched).
 ls -t "$CACHE"/payload-*.cpio 2>/dev/null | tail -n +5 | xargs -r rm -f
+ls -t "$CACHE"/base-*.cpio 2>/dev/null | tail -n +4 | xargs -r rm -f
 
 # ---------------------------------------------------------------- kernel image
 # The Debian bzImage decompresses itself (xz) at every boot, which takes ~3 s
