@@ -3,6 +3,7 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -146,10 +147,10 @@ func (c *creation) run() error {
 	if err := c.cg.Apply(-1); err != nil {
 		return fmt.Errorf("create cgroup: %w", err)
 	}
-	if r := spec.Linux.Resources; r != nil {
-		if err := c.cg.Set(r); err != nil {
-			return fmt.Errorf("linux.resources: %w", err)
-		}
+	// Always: even without resources this installs the default device
+	// rules (deny all but the standard nodes).
+	if err := c.cg.Set(spec.Linux.Resources); err != nil {
+		return fmt.Errorf("linux.resources: %w", err)
 	}
 	for _, w := range c.cg.Warnings() {
 		o.Log.Warnf("%s", w)
@@ -255,12 +256,9 @@ func (c *creation) talkToInit(sp *spawned, fifo *os.File) error {
 	}
 	// The init closes the socket once the process is ready to run; an
 	// error message instead means the last steps failed.
-	m, err := readMsg(sp.sync)
-	if err == nil && m.Type == msgError {
-		return errors.New(m.Error)
-	}
-	if err == nil {
-		return fmt.Errorf("sync: unexpected %s after run", m.Type)
+	err := readUntilEOF(sp.sync, sp.pid, spec.Linux.Seccomp, st.ociState(StatusCreating))
+	if !errors.Is(err, io.EOF) {
+		return err
 	}
 	if st.PidStart == 0 || processStartTime(sp.pid) != st.PidStart {
 		return errors.New("container init exited during create")

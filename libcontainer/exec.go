@@ -82,7 +82,7 @@ func (r *Runtime) Exec(o *ExecOptions) (int, error) {
 }
 
 func (r *Runtime) driveExec(sp *spawned, o *ExecOptions, st *State) error {
-	b := &bootstrap{Mode: "exec", Process: o.Process, PreserveFDs: o.PreserveFDs, State: st.ociState(StatusRunning)}
+	b := &bootstrap{Mode: "exec", Spec: st.Config, Process: o.Process, PreserveFDs: o.PreserveFDs, State: st.ociState(StatusRunning)}
 	if err := writeMsg(sp.sync, message{Type: msgBootstrap, Bootstrap: b}); err != nil {
 		return err
 	}
@@ -96,16 +96,10 @@ func (r *Runtime) driveExec(sp *spawned, o *ExecOptions, st *State) error {
 		return err
 	}
 	// The socket closes at execve: EOF means the process runs.
-	m, err := readMsg(sp.sync)
-	switch {
-	case errors.Is(err, io.EOF):
-		return nil
-	case err != nil:
+	if err := readUntilEOF(sp.sync, sp.pid, st.Config.Linux.Seccomp, st.ociState(StatusRunning)); !errors.Is(err, io.EOF) {
 		return err
-	case m.Type == msgError:
-		return errors.New(m.Error)
 	}
-	return fmt.Errorf("sync: unexpected %s", m.Type)
+	return nil
 }
 
 // joinPlanOf lists the namespaces of the container's init to join: every

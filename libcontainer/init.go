@@ -12,6 +12,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-runtime/skiff/libcontainer/seccomp"
 	"github.com/skiff-runtime/skiff/rootfs"
 )
 
@@ -72,7 +73,20 @@ func runInit(sock *os.File) error {
 	if err != nil {
 		return err
 	}
-	proc, err := prepareProcess(b.Process)
+	var sec *specs.LinuxSeccomp
+	if b.Spec != nil && b.Spec.Linux != nil {
+		sec = b.Spec.Linux.Seccomp
+	}
+	handOff := func(fd int) error { return handOffSeccompFD(sock, fd) }
+	if b.Mode == "create" && seccomp.UsesNotify(sec) && b.Process.NoNewPrivileges {
+		// The socket closes before start: load now, while it can carry
+		// the notify fd, rather than just before execve.
+		if err := loadSeccomp(sec, handOff); err != nil {
+			return err
+		}
+		sec = nil
+	}
+	proc, err := prepareProcess(b.Process, sec, handOff)
 	if err != nil {
 		return err
 	}
@@ -81,7 +95,18 @@ func runInit(sock *os.File) error {
 		sock.Close()
 		return waitForStart(b, proc)
 	}
-	return proc.exec(b.PreserveFDs)
+	return proc.exec(b.PreserveFDs, handOff)
+}
+
+// handOffSeccompFD tells the parent which fd holds the notify listener and
+// waits until the parent has copied it; only write(2) and read(2) are
+// used, which a filter cannot reasonably notify.
+func handOffSeccompFD(sock *os.File, fd int) error {
+	if err := writeMsg(sock, message{Type: msgSeccompFD, SeccompFD: fd}); err != nil {
+		return fmt.Errorf("send seccomp notify fd: %w", err)
+	}
+	_, err := expectMsg(sock, msgSeccompDone)
+	return err
 }
 
 func setupContainer(b *bootstrap, sock *os.File) error {
@@ -213,5 +238,5 @@ func waitForStart(b *bootstrap, proc *process) error {
 			return fail(err)
 		}
 	}
-	return fail(proc.exec(b.PreserveFDs))
+	return fail(proc.exec(b.PreserveFDs, nil))
 }

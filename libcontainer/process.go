@@ -14,12 +14,16 @@ import (
 
 	"github.com/skiff-runtime/skiff/libcontainer/bundle"
 	"github.com/skiff-runtime/skiff/libcontainer/capabilities"
+	"github.com/skiff-runtime/skiff/libcontainer/seccomp"
 )
 
 // process is the user's process, ready to execve.
 type process struct {
 	spec *specs.Process
 	path string // resolved args[0]
+	// lateSeccomp is loaded as the last step before execve (the config
+	// sets noNewPrivileges, so no privilege is needed for it).
+	lateSeccomp *specs.LinuxSeccomp
 }
 
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -28,7 +32,23 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // before the process may run: user, capabilities, cwd and finding the
 // executable. It runs on the init's locked main thread: credentials and
 // capabilities are per thread, and this thread is the one that execs.
-func prepareProcess(p *specs.Process) (*process, error) {
+//
+// seccomp: without noNewPrivileges loading a filter needs CAP_SYS_ADMIN,
+// so it happens here before the capabilities are dropped; with it, it is
+// left for exec. A filter with a notify listener is loaded while the sync
+// socket is still open (handOff sends its fd to the parent).
+func prepareProcess(p *specs.Process, sec *specs.LinuxSeccomp, handOff func(fd int) error) (*process, error) {
+	proc := &process{spec: p}
+	if seccomp.Configured(sec) {
+		if err := seccomp.Validate(sec); err != nil {
+			return nil, fmt.Errorf("linux.seccomp: %w", err)
+		}
+		if p.NoNewPrivileges {
+			proc.lateSeccomp = sec
+		} else if err := loadSeccomp(sec, handOff); err != nil {
+			return nil, err
+		}
+	}
 	if p.OOMScoreAdj != nil {
 		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*p.OOMScoreAdj)), 0); err != nil {
 			return nil, fmt.Errorf("process.oomScoreAdj: %w", err)
@@ -59,7 +79,23 @@ func prepareProcess(p *specs.Process) (*process, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &process{spec: p, path: path}, nil
+	proc.path = path
+	return proc, nil
+}
+
+func loadSeccomp(sec *specs.LinuxSeccomp, handOff func(fd int) error) error {
+	fd, err := seccomp.Load(sec)
+	if err != nil {
+		return fmt.Errorf("linux.seccomp: %w", err)
+	}
+	if fd < 0 {
+		return nil
+	}
+	defer unix.Close(fd)
+	if handOff == nil {
+		return errors.New("linux.seccomp: no way to hand the notify fd to the runtime")
+	}
+	return handOff(fd)
 }
 
 // setUser switches the calling thread to the process's uid, gid and groups,
@@ -153,7 +189,7 @@ func checkExecutable(path string) error {
 }
 
 // exec applies the last settings and replaces the init with the process.
-func (p *process) exec(preserveFDs int) error {
+func (p *process) exec(preserveFDs int, handOff func(fd int) error) error {
 	for _, rl := range p.spec.Rlimits {
 		lim := syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard}
 		// syscall.Setrlimit (not unix) so the Go runtime forgets the
@@ -165,6 +201,11 @@ func (p *process) exec(preserveFDs int) error {
 	if p.spec.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("process.noNewPrivileges: %w", err)
+		}
+	}
+	if p.lateSeccomp != nil {
+		if err := loadSeccomp(p.lateSeccomp, handOff); err != nil {
+			return err
 		}
 	}
 	// Nothing but stdio and the fds the caller asked to pass reaches the

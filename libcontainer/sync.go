@@ -23,6 +23,9 @@ import (
 //	prlimit, state.json {created}
 //	run                               -->
 //	                                        user, capabilities, cwd, find args[0]
+//	                                  <--   seccompFd   (only with a notify listener)
+//	hand the fd to the listener
+//	seccompDone                       -->
 //	                                  <--   EOF (closes the socket; success)
 //	                                        blocks opening exec.fifo
 //
@@ -39,12 +42,18 @@ const (
 	msgReady     msgType = "ready"
 	msgRun       msgType = "run"
 	msgError     msgType = "error"
+	// The init loaded a seccomp filter with a notify listener: the parent
+	// copies fd SeccompFD out of the init (pidfd_getfd), hands it to the
+	// listener, and answers seccompDone.
+	msgSeccompFD   msgType = "seccompFd"
+	msgSeccompDone msgType = "seccompDone"
 )
 
 type message struct {
 	Type      msgType    `json:"type"`
 	Error     string     `json:"error,omitempty"`
 	Bootstrap *bootstrap `json:"bootstrap,omitempty"`
+	SeccompFD int        `json:"seccompFd,omitempty"`
 }
 
 const maxFrame = 16 << 20
