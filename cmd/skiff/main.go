@@ -71,6 +71,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			specCommand, createCommand, startCommand, runCommand, stateCommand,
 			listCommand, killCommand, deleteCommand, execCommand,
+			pauseCommand, resumeCommand, psCommand, eventsCommand, updateCommand,
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // main reports errors
 	}
