@@ -1,0 +1,389 @@
+//go:build integration
+
+package integration
+
+import (
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func TestPid1AndHostname(t *testing.T) {
+	t.Parallel()
+	c := newCtr(t, func(c *ctr, s *specs.Spec) {
+		s.Hostname = "skiff-it-host"
+		s.Domainname = "skiff-it.example"
+		shell(s, `echo "pid=$$"; echo "host=$(hostname)"; echo "dom=$(cat /proc/sys/kernel/domainname)"`)
+	})
+	out := c.mustRun()
+	for _, want := range []string{"pid=1\n", "host=skiff-it-host\n", "dom=skiff-it.example\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("container output %q lacks %q", out, want)
+		}
+	}
+}
+
+func TestEnvAndCwd(t *testing.T) {
+	t.Parallel()
+	c := newCtr(t, func(c *ctr, s *specs.Spec) {
+		s.Process.Env = append(s.Process.Env, "SKIFF_IT_VAR=hello world", "EMPTY=")
+		s.Process.Cwd = "/tmp"
+		shell(s, `echo "pwd=$(pwd)"; echo "var=$SKIFF_IT_VAR"; env | sort`)
+	})
+	out := c.mustRun()
+	if !strings.Contains(out, "pwd=/tmp\n") {
+		t.Errorf("cwd: output %q lacks pwd=/tmp", out)
+	}
+	if !strings.Contains(out, "var=hello world\n") {
+		t.Errorf("env: output %q lacks var=hello world", out)
+	}
+	if !strings.Contains(out, "\nEMPTY=\n") {
+		t.Errorf("env: output %q lacks EMPTY=", out)
+	}
+	if !strings.Contains(out, "PATH=/usr/local/sbin:") {
+		t.Errorf("env: output %q lacks PATH from the config", out)
+	}
+}
+
+func TestUserGroupsUmask(t *testing.T) {
+	t.Parallel()
+	c := newCtr(t, func(c *ctr, s *specs.Spec) {
+		s.Process.User = specs.User{UID: 1000, GID: 1001, AdditionalGids: []uint32{10, 20, 30}, Umask: ptr(uint32(0o027))}
+		shell(s, `echo "==status=="; cat /proc/self/status; echo "==umask=="; umask; echo "==touch=="; touch /tmp/f && stat -c %a /tmp/f`)
+		s.Root.Readonly = false
+	})
+	out := c.mustRun()
+	st := section(out, "status")
+	if got := strings.Fields(statusField(st, "Uid")); len(got) != 4 || got[0] != "1000" || got[1] != "1000" || got[2] != "1000" || got[3] != "1000" {
+		t.Errorf("Uid: got %v, want 1000 x4", got)
+	}
+	if got := strings.Fields(statusField(st, "Gid")); len(got) != 4 || got[0] != "1001" || got[1] != "1001" {
+		t.Errorf("Gid: got %v, want 1001 x4", got)
+	}
+	if got := statusField(st, "Groups"); got != "10 20 30" {
+		t.Errorf("Groups: got %q, want %q", got, "10 20 30")
+	}
+	if got := strings.TrimSpace(section(out, "umask")); got != "0027" {
+		t.Errorf("umask: got %q, want 0027", got)
+	}
+	if got := strings.TrimSpace(section(out, "touch")); got != "640" {
+		t.Errorf("file created under umask 027: mode %q, want 640", got)
+	}
+}
+
+func TestCapabilitiesRoot(t *testing.T) {
+	t.Parallel()
+	// The default spec's three capabilities in bounding, effective and
+	// permitted; none inheritable or ambient.
+	c := newCtr(t, func(c *ctr, s *specs.Spec) { shell(s, `cat /proc/self/status`) })
+	st := c.mustRun()
+	want := capMask(capKill, capNetBindService, capAuditWrite)
+	for _, k := range []string{"CapBnd", "CapEff", "CapPrm"} {
+		if got := statusField(st, k); got != want {
+			t.Errorf("%s: got %s, want %s", k, got, want)
+		}
+	}
+	for _, k := range []string{"CapInh", "CapAmb"} {
+		if got := statusField(st, k); got != capMask() {
+			t.Errorf("%s: got %s, want 0", k, got)
+		}
+	}
+}
+
+func TestCapabilitiesAllSetsNonRoot(t *testing.T) {
+	t.Parallel()
+	// A non-root user keeps exactly its ambient set across execve, so all
+	// five sets are deterministic (runc 1.1.5 shows the same).
+	c := newCtr(t, func(c *ctr, s *specs.Spec) {
+		s.Process.User = specs.User{UID: 1000, GID: 1000}
+		s.Process.Capabilities = &specs.LinuxCapabilities{
+			Bounding:    []string{"CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW"},
+			Effective:   []string{"CAP_KILL", "CAP_NET_BIND_SERVICE"},
+			Permitted:   []string{"CAP_KILL", "CAP_NET_BIND_SERVICE"},
+			Inheritable: []string{"CAP_NET_BIND_SERVICE"},
+			Ambient:     []string{"CAP_NET_BIND_SERVICE"},
+		}
+		shell(s, `cat /proc/self/status`)
+	})
+	st := c.mustRun()
+	want := map[string]string{
+		"CapBnd": capMask(capChown, capKill, capNetBindService, capNetRaw),
+		"CapInh": capMask(capNetBindService),
+		"CapPrm": capMask(capNetBindService),
+		"CapEff": capMask(capNetBindService),
+		"CapAmb": capMask(capNetBindService),
+	}
+	for k, w := range want {
+		if got := statusField(st, k); got != w {
+			t.Errorf("%s: got %s, want %s", k, got, w)
+		}
+	}
+}
+
+func TestRlimits(t *testing.T) {
+	t.Parallel()
+	c := newCtr(t, func(c *ctr, s *specs.Spec) {
+		s.Process.Rlimits = []specs.POSIXRlimit{
+			{Type: "RLIMIT_NOFILE", Soft: 321, Hard: 654},
+			{Type: "RLIMIT_NPROC", Soft: 777, Hard: 888},
+			{Type: "RLIMIT_CORE", Soft: 0, Hard: 0},
+		}
+		shell(s, `cat /proc/self/limits; echo "soft=$(ulimit -n) hard=$(ulimit -Hn)"`)
+	})
+	out := c.mustRun()
+	if !strings.Contains(out, "soft=321 hard=654") {
+		t.Errorf("ulimit -n: output %q lacks soft=321 hard=654", out)
+	}
+	for _, re := range []string{`Max open files\s+321\s+654\s`, `Max processes\s+777\s+888\s`, `Max core file size\s+0\s+0\s`} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("/proc/self/limits does not match %q:\n%s", re, out)
+		}
+	}
+}
+
+func TestRlimitAboveHostHardLimitFails(t *testing.T) {
+	t.Parallel()
+	var host syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &host); err != nil {
+		t.Fatal(err)
+	}
+	if hasCap(t, 24) { // CAP_SYS_RESOURCE
+		t.Skip("this host has CAP_SYS_RESOURCE: raising the hard limit would succeed")
+	}
+	c := newCtr(t, func(c *ctr, s *specs.Spec) {
+		s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 1048576, Hard: 1048576}}
+		shell(s, `true`)
+	})
+	r := c.create()
+	if r.Code != 1 {
+		t.Fatalf("create with a hard limit above the host's: want exit 1, got %s", r)
+	}
+	if !strings.Contains(r.Stderr, "RLIMIT_NOFILE") || !strings.Contains(r.Stderr, "1048576") {
+		t.Errorf("error should name the rlimit and the value: %q", r.Stderr)
+	}
+	assertNothingLeft(t, c)
+}
+
+func hasCap(t *testing.T, capNum int) bool {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := strconv.ParseUint(statusField(string(data), "CapEff"), 16, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v&(1<<uint(capNum)) != 0
+}
+
+func TestNoNewPrivileges(t *testing.T) {
+	t.Parallel()
+	for _, nnp := range []bool{true, false} {
+		nnp := nnp
+		t.Run(strconv.FormatBool(nnp), func(t *testing.T) {
+			t.Parallel()
+			c := newCtr(t, func(c *ctr, s *specs.Spec) {
+				s.Process.NoNewPrivileges = nnp
+				shell(s, `cat /proc/self/status`)
+			})
+			want := "0"
+			if nnp {
+				want = "1"
+			}
+			if got := statusField(c.mustRun(), "NoNewPrivs"); got != want {
+				t.Errorf("NoNewPrivs: got %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestOOMScoreAdj(t *testing.T) {
+	t.Parallel()
+	c := newCtr(t, func(c *ctr, s *specs.Spec) {
+		s.Process.OOMScoreAdj = ptr(345)
+		shell(s, `cat /proc/self/oom_score_adj`)
+	})
+	if got := strings.TrimSpace(c.mustRun()); got != "345" {
+		t.Errorf("oom_score_adj: got %q, want 345", got)
+	}
+}
+
+func TestSysctl(t *testing.T) {
+	t.Parallel()
+	c := newCtr(t, func(c *ctr, s *specs.Spec) {
+		s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1", "kernel.shm_rmid_forced": "1"}
+		shell(s, `echo "fwd=$(cat /proc/sys/net/ipv4/ip_forward) shm=$(cat /proc/sys/kernel/shm_rmid_forced)"`)
+	})
+	out := c.mustRun()
+	if !strings.Contains(out, "fwd=1 shm=1") {
+		t.Errorf("sysctls not applied: %q", out)
+	}
+	// The host's values are untouched (new net and ipc namespaces).
+	if v, _ := os.ReadFile("/proc/sys/kernel/shm_rmid_forced"); strings.TrimSpace(string(v)) != "0" {
+		t.Logf("note: host kernel.shm_rmid_forced is %q", strings.TrimSpace(string(v)))
+	}
+}
+
+func TestExitStatus(t *testing.T) {
+	t.Parallel()
+	c := newCtr(t, func(c *ctr, s *specs.Spec) { shell(s, `exit 42`) })
+	if r := c.run(); r.Code != 42 {
+		t.Errorf("run of `exit 42`: %s", r)
+	}
+	// run removes the container when it exits (without --keep).
+	if _, err := os.Stat(c.root + "/" + c.id); err == nil {
+		t.Errorf("run without --keep left the state dir behind")
+	}
+}
+
+func TestExitBySignal(t *testing.T) {
+	t.Parallel()
+	// Without a pid namespace sh is not a namespace init, so it can kill
+	// itself; run must return 128+9.
+	c := newCtr(t, func(c *ctr, s *specs.Spec) {
+		removeNamespace(s, specs.PIDNamespace)
+		shell(s, `kill -KILL $$; sleep 5`)
+	})
+	if r := c.run(); r.Code != 137 {
+		t.Errorf("run of a process killed by SIGKILL: want exit 137, got %s", r)
+	}
+}
+
+func TestRunForwardsSignals(t *testing.T) {
+	t.Parallel()
+	c := newCtr(t, func(c *ctr, s *specs.Spec) {
+		s.Root.Readonly = false
+		shell(s, `trap 'echo got-usr1; exit 7' USR1; echo ready; while true; do sleep 0.05; done`)
+	})
+	done := make(chan result, 1)
+	var pid int
+	go func() {
+		r := runSkiff(t, runOpts{}, "--root", c.root, "run", "--bundle", c.bundle, "--pid-file", c.dir+"/pid", c.id)
+		done <- r
+	}()
+	// Find the skiff run process: the parent of the container's init.
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if data, err := os.ReadFile(c.dir + "/pid"); err == nil {
+			pid, _ = strconv.Atoi(string(data))
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if pid == 0 {
+		t.Fatal("no pid file from skiff run")
+	}
+	// Wait for the trap to be installed: the init's SigCgt has USR1 (bit 9).
+	for time.Now().Before(deadline) {
+		data, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+		if v, err := strconv.ParseUint(statusField(string(data), "SigCgt"), 16, 64); err == nil && v&(1<<9) != 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	runPid := parentOf(pid)
+	if runPid <= 1 {
+		t.Fatalf("parent of container init %d is %d", pid, runPid)
+	}
+	if err := syscall.Kill(runPid, syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-done:
+		if r.Code != 7 || !strings.Contains(r.Stdout, "got-usr1") {
+			t.Errorf("SIGUSR1 to skiff run should reach the container (exit 7): %s", r)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("skiff run did not return after SIGUSR1")
+	}
+}
+
+func TestKillFromOutsideGives137(t *testing.T) {
+	t.Parallel()
+	c := newCtr(t, func(c *ctr, s *specs.Spec) { shell(s, `echo ready; exec sleep 100`) })
+	done := make(chan result, 1)
+	go func() {
+		done <- runSkiff(t, runOpts{}, "--root", c.root, "run", "--bundle", c.bundle, "--keep", c.id)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if m, _ := c.state(); m != nil && m["status"] == "running" {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if r := c.skiff("kill", c.id, "KILL"); r.Code != 0 {
+		t.Fatalf("kill: %s", r)
+	}
+	select {
+	case r := <-done:
+		if r.Code != 137 {
+			t.Errorf("run of a container killed with SIGKILL: want 137, got %s", r)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("skiff run did not return after kill")
+	}
+	if got := c.status(); got != "stopped" {
+		t.Errorf("after the kill (run --keep): status %q, want stopped", got)
+	}
+}
+
+func TestOnlyStdioFds(t *testing.T) {
+	t.Parallel()
+	// ls opens the directory it lists: list the init's fds from a child
+	// instead (pid 1 is the shell).
+	c := newCtr(t, func(c *ctr, s *specs.Spec) { shell(s, `ls /proc/1/fd; echo; ls -l /proc/1/fd`) })
+	out := c.mustRun()
+	fds := strings.Fields(strings.SplitN(out, "\n\n", 2)[0])
+	if strings.Join(fds, " ") != "0 1 2" {
+		t.Errorf("the container's init has fds %v, want only 0 1 2:\n%s", fds, out)
+	}
+}
+
+func TestPreserveFds(t *testing.T) {
+	t.Parallel()
+	c := newCtr(t, func(c *ctr, s *specs.Spec) { shell(s, `cat <&3; echo; ls /proc/1/fd | tr '\n' ' '`) })
+	f, err := os.CreateTemp(c.dir, "fd3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("passed-through-fd3")
+	f.Seek(0, 0)
+	defer f.Close()
+	r := c.skiffOpts(runOpts{ExtraFiles: []*os.File{f}}, "run", "--preserve-fds", "1", "--bundle", c.bundle, c.id)
+	if r.Code != 0 {
+		t.Fatalf("run --preserve-fds 1: %s", r)
+	}
+	if !strings.Contains(r.Stdout, "passed-through-fd3") {
+		t.Errorf("fd 3 not passed: %q", r.Stdout)
+	}
+	if !strings.Contains(r.Stdout, "0 1 2 3 \n") && !strings.HasSuffix(r.Stdout, "0 1 2 3 ") {
+		t.Errorf("with --preserve-fds 1 the init should have fds 0-3 only: %q", r.Stdout)
+	}
+}
+
+func removeNamespace(s *specs.Spec, typ specs.LinuxNamespaceType) {
+	var keep []specs.LinuxNamespace
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type != typ {
+			keep = append(keep, ns)
+		}
+	}
+	s.Linux.Namespaces = keep
+}
+
+func setNamespace(s *specs.Spec, typ specs.LinuxNamespaceType, path string) {
+	for i := range s.Linux.Namespaces {
+		if s.Linux.Namespaces[i].Type == typ {
+			s.Linux.Namespaces[i].Path = path
+			return
+		}
+	}
+	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: typ, Path: path})
+}
