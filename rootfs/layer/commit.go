@@ -108,6 +108,20 @@ func publish(tmp, dest string) error {
 	if err != nil {
 		return fmt.Errorf("move the commit into place at %q: %w", dest, err)
 	}
+	// The rename is durable only once the directory holding it is synced.
+	return syncPath(filepath.Dir(dest))
+}
+
+// syncPath fsyncs a directory.
+func syncPath(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open %q: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %q: %w", dir, err)
+	}
 	return nil
 }
 

@@ -7,11 +7,11 @@ import (
 )
 
 // memTree is an in-memory tree for testing the merge and diff rules
-// without root: rel path -> entry. The root directory is implicit.
+// without root: rel path -> entry. The root directory is implicit. An
+// xattr of rel is stored under the key rel+"\x00"+name, its value in the
+// node's Name (see mxattr), so xattrs need no second map.
 type memTree map[string]node
 
-// memXattrs is the key memTree uses to fake one xattr: a node whose Name is
-// "xattr" stored under rel+"\x00"+name, so xattrs need no second map.
 func (m memTree) lookup(rel string) (node, bool, error) {
 	if rel == "" {
 		return node{Mode: fs.ModeDir | 0o755}, true, nil

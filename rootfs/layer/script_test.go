@@ -90,6 +90,11 @@ func removeAllStep(rel string) step {
 	return func(root string) error { return os.RemoveAll(filepath.Join(root, rel)) }
 }
 
+// netBindCapability is a file capability xattr (VFS_CAP_REVISION_2,
+// effective) granting CAP_NET_BIND_SERVICE: binary, with NUL bytes, and
+// cleared by chown, so it tests both commit formats' xattr handling.
+const netBindCapability = "\x01\x00\x00\x02" + "\x00\x04\x00\x00" + "\x00\x00\x00\x00" + "\x00\x00\x00\x00" + "\x00\x00\x00\x00"
+
 // imageSteps build the lower tree of the scripted scenario.
 func imageSteps() []step {
 	return []step{
@@ -127,6 +132,8 @@ func imageSteps() []step {
 		mknodStep("dev/null", unix.S_IFCHR|0o666, 1, 3),
 		mknodStep("fifo", unix.S_IFIFO|0o644, 0, 0),
 		writeStep("tofile", "becomes a dir\n", 0o644),
+		writeStep("bin/ping", "#!/bin/sh\n", 0o755),
+		xattrStep("bin/ping", "security.capability", netBindCapability),
 	}
 }
 
@@ -155,11 +162,14 @@ func containerSteps() []step {
 		removeStep("tofile"),
 		mkdirStep("tofile", 0o755),
 		writeStep("tofile/inside", "inside\n", 0o644),
+		writeStep("bin/newcap", "#!/bin/sh\n", 0o755),
+		xattrStep("bin/newcap", "security.capability", netBindCapability),
 	}
 }
 
 // wantChanges is what Diff must report for containerSteps.
 var wantChanges = []string{
+	"A /bin/newcap",
 	"C /chm/file",
 	"C /chmdir",
 	"D /del/file",

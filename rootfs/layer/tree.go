@@ -58,9 +58,15 @@ func (d dirTree) lookup(rel string) (node, bool, error) {
 	return n, err == nil, err
 }
 
+// readDir skips names that vanish while it reads, and reads a directory
+// that vanished as empty: Diff may run on a running container, whose upper
+// directory changes under it.
 func (d dirTree) readDir(rel string) ([]node, error) {
 	p := d.path(rel)
 	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open directory %q: %w", p, err)
 	}
@@ -74,6 +80,9 @@ func (d dirTree) readDir(rel string) ([]node, error) {
 	for _, name := range names {
 		cp := filepath.Join(p, name)
 		fi, err := os.Lstat(cp)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("inspect %q: %w", cp, err)
 		}

@@ -1,7 +1,6 @@
 package layer
 
 import (
-	"io/fs"
 	"slices"
 	"testing"
 )
@@ -86,5 +85,4 @@ func TestViewLookupAndReadDir(t *testing.T) {
 	if got := names("d", d.sources); !slices.Equal(got, []string{"a"}) {
 		t.Errorf("d = %v", got)
 	}
-	_ = fs.ModeDir
 }
