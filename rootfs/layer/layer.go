@@ -7,7 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"syscall"
 )
+
+// DefaultDataRoot is where layers live unless the global --data-root says
+// otherwise: on disk, so a kept layer survives a reboot.
+const DefaultDataRoot = "/var/lib/skiff/layers"
 
 // Layer is one container's writable layer: <dataRoot>/<id> holding the
 // overlay upper and work directories.
@@ -80,6 +85,9 @@ func Prepare(dataRoot, id string, uid, gid int) (_ *Layer, err error) {
 	if err := checkUpperFS(dir, uid != 0); err != nil {
 		return nil, err
 	}
+	if err := checkReachable(dir, uid, gid); err != nil {
+		return nil, err
+	}
 	l := &Layer{dataRoot: root, id: id, dir: dir}
 	// The upper directory becomes the container's "/", so it gets the mode
 	// a root directory has; overlay wants the work directory private.
@@ -144,4 +152,38 @@ func (l *Layer) Diff(lowers []string) ([]Change, error) { return Diff(l.UpperDir
 // package-level Commit.
 func (l *Layer) Commit(lowers []string, dest string, format Format, gzip bool) error {
 	return Commit(l.UpperDir(), lowers, dest, format, gzip)
+}
+
+// checkReachable fails when uid:gid (a user-namespaced container's root,
+// which is an ordinary user on the host) cannot search every directory
+// from / down to dir: its overlay mount would fail with a bare EACCES.
+func checkReachable(dir string, uid, gid int) error {
+	if uid == 0 {
+		return nil
+	}
+	for p := dir; ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("inspect %q: %w", p, err)
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			return fmt.Errorf("inspect %q: no stat data", p)
+		}
+		var can bool
+		switch {
+		case int(st.Uid) == uid:
+			can = st.Mode&0o100 != 0
+		case int(st.Gid) == gid:
+			can = st.Mode&0o010 != 0
+		default:
+			can = st.Mode&0o001 != 0
+		}
+		if !can {
+			return fmt.Errorf("the container's root (host uid %d) cannot reach its writable layer: %q (mode %#o) is not searchable by it", uid, p, st.Mode&0o777)
+		}
+		if p == "/" || p == "." {
+			return nil
+		}
+	}
 }

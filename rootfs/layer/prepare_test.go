@@ -14,7 +14,7 @@ import (
 
 func TestPrepareLayout(t *testing.T) {
 	requireRoot(t)
-	root := filepath.Join(t.TempDir(), "layers")
+	root := filepath.Join(reachableTempDir(t), "layers")
 	l, err := Prepare(root, "c1", 1000, 2000)
 	if err != nil {
 		t.Fatal(err)
@@ -45,6 +45,14 @@ func TestPrepareLayout(t *testing.T) {
 	if _, err := Prepare(root, "c1", 0, 0); !errors.Is(err, fs.ErrExist) {
 		t.Errorf("second Prepare: %v, want an already-exists error", err)
 	}
+	// A user-namespaced container's root must reach the layer.
+	private := filepath.Join(t.TempDir(), "private")
+	if err := os.Mkdir(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Prepare(filepath.Join(private, "layers"), "c1", 100000, 100000); err == nil || !strings.Contains(err.Error(), "not searchable") {
+		t.Errorf("Prepare under a private directory for a mapped root: %v", err)
+	}
 	o, err := Open(root, "c1")
 	if err != nil || o.UpperDir() != l.UpperDir() {
 		t.Fatalf("Open: %v, %v", o, err)
@@ -73,7 +81,7 @@ func TestPrepareLayout(t *testing.T) {
 // the data root, and that a refusal names the path and the filesystem.
 func TestPrepareFilesystems(t *testing.T) {
 	requireRoot(t)
-	base := t.TempDir()
+	base := reachableTempDir(t)
 	mountAt := func(name, fstype, data string) string {
 		dir := filepath.Join(base, name)
 		if err := os.Mkdir(dir, 0o755); err != nil {
@@ -207,4 +215,17 @@ func TestProbeLeavesNamespaces(t *testing.T) {
 	if names, _ := os.ReadDir(dir); len(names) != 0 {
 		t.Errorf("probes left %v behind", names)
 	}
+}
+
+// reachableTempDir is a t.TempDir that a mapped container root (an
+// ordinary host user) can search, as a real data root is.
+func reachableTempDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }

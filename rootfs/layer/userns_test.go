@@ -18,13 +18,7 @@ func TestUserNamespacedContainer(t *testing.T) {
 		t.Skip("kernel older than 5.11: no userxattr overlay option")
 	}
 	const hostRoot = 100000
-	base := t.TempDir()
-	// The user namespace's root must be able to reach everything.
-	for _, d := range []string{filepath.Dir(base), base} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	base := reachableTempDir(t)
 	image := filepath.Join(base, "image")
 	if err := os.Mkdir(image, 0o755); err != nil {
 		t.Fatal(err)
