@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -123,11 +122,10 @@ func (lw *layerWriter) marker(name string) error {
 
 func (lw *layerWriter) entry(rel string) error {
 	path := filepath.Join(lw.root, filepath.FromSlash(rel))
-	fi, err := os.Lstat(path)
+	fi, st, err := lstat(path)
 	if err != nil {
-		return fmt.Errorf("inspect %q: %w", path, err)
+		return err
 	}
-	st := fi.Sys().(*syscall.Stat_t)
 	if fi.Mode()&fs.ModeSocket != 0 {
 		return nil
 	}

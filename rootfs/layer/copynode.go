@@ -5,7 +5,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -17,11 +16,10 @@ import (
 // attributes; sockets are skipped. done reports either case: dst needs no
 // attributes set.
 func copyNode(src, dst string, links map[inode]string) (done bool, err error) {
-	fi, err := os.Lstat(src)
+	fi, st, err := lstat(src)
 	if err != nil {
-		return false, fmt.Errorf("inspect %q: %w", src, err)
+		return false, err
 	}
-	st := fi.Sys().(*syscall.Stat_t)
 	switch mode := fi.Mode(); {
 	case mode.IsDir():
 		if err := os.Mkdir(dst, 0o700); err != nil {
@@ -86,11 +84,10 @@ func copyContent(src, dst string) error {
 // and times. The order matters: chown clears set-id bits and file
 // capabilities, so mode and xattrs come after it, and the times last.
 func copyAttrs(src, dst string) error {
-	fi, err := os.Lstat(src)
+	fi, st, err := lstat(src)
 	if err != nil {
-		return fmt.Errorf("inspect %q: %w", src, err)
+		return err
 	}
-	st := fi.Sys().(*syscall.Stat_t)
 	if err := os.Lchown(dst, int(st.Uid), int(st.Gid)); err != nil {
 		return fmt.Errorf("set owner of %q: %w", dst, err)
 	}

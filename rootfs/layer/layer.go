@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"syscall"
 )
 
 // DefaultDataRoot is where layers live unless the global --data-root says
@@ -166,9 +165,9 @@ func checkReachable(dir string, uid, gid int) error {
 		if err != nil {
 			return fmt.Errorf("inspect %q: %w", p, err)
 		}
-		st, ok := fi.Sys().(*syscall.Stat_t)
-		if !ok {
-			return fmt.Errorf("inspect %q: no stat data", p)
+		st, err := statOf(p, fi)
+		if err != nil {
+			return err
 		}
 		var can bool
 		switch {

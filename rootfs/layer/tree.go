@@ -102,9 +102,9 @@ func (d dirTree) xattrs(rel string) ([]xattr, error) { return listXattrs(d.path(
 // walk over a large tree cheap.
 func nodeFromInfo(path string, fi fs.FileInfo) (node, error) {
 	n := node{Name: fi.Name(), Mode: fi.Mode()}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return node{}, fmt.Errorf("inspect %q: no stat data", path)
+	st, err := statOf(path, fi)
+	if err != nil {
+		return node{}, err
 	}
 	n.UID, n.GID = st.Uid, st.Gid
 	switch {
@@ -141,4 +141,22 @@ func splitRel(rel string) (dir, name string) {
 		return "", rel
 	}
 	return rel[:i], rel[i+1:]
+}
+
+// lstat returns path's FileInfo and the raw stat data behind it.
+func lstat(path string) (fs.FileInfo, *syscall.Stat_t, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("inspect %q: %w", path, err)
+	}
+	st, err := statOf(path, fi)
+	return fi, st, err
+}
+
+func statOf(path string, fi fs.FileInfo) (*syscall.Stat_t, error) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil, fmt.Errorf("inspect %q: no stat data", path)
+	}
+	return st, nil
 }
