@@ -18,11 +18,13 @@ test-unit:
 	$(GO) test -count=1 ./...
 
 # The whole suite, as CI runs it (root).
-test: build test-unit test-integration
+test: build test-unit test-integration test-vm
 
 test-integration: build
 	@[ "$$(id -u)" = 0 ] || { echo "test-integration needs root"; exit 1; }
 	SKIFF_BINARY=$(CURDIR)/$(BIN) timeout $(BUDGET_INTEGRATION) $(GO) test -tags integration -count=1 -timeout $(BUDGET_INTEGRATION)s ./integration/
+
+include integration/vm/Makefile.inc
 
 # What tests and the demo need from Debian.
 deps:

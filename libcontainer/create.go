@@ -159,6 +159,11 @@ func (c *creation) run() error {
 	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
 		return fmt.Errorf("create exec fifo: %w", err)
 	}
+	// Any user the process runs as (or a user namespace's root) must be
+	// able to open it for writing; mkfifo applied our umask.
+	if err := os.Chmod(fifoPath, 0o622); err != nil {
+		return fmt.Errorf("create exec fifo: %w", err)
+	}
 	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open exec fifo: %w", err)

@@ -51,8 +51,11 @@ func InitMain() {
 	unix.CloseOnExec(fd)
 	sock := syncFile(fd)
 	err = runInit(sock)
-	// Only reached on failure: success ends in execve.
-	writeMsg(sock, message{Type: msgError, Error: err.Error()})
+	// Only reached on failure: success ends in execve. Once create has
+	// returned nobody reads the socket: say it on the container's stderr.
+	if writeMsg(sock, message{Type: msgError, Error: err.Error()}) != nil {
+		fmt.Fprintf(os.Stderr, "skiff init: %v\n", err)
+	}
 	os.Exit(1)
 }
 
