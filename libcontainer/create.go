@@ -17,6 +17,7 @@ import (
 	"github.com/skiff-runtime/skiff/libcontainer/bundle"
 	"github.com/skiff-runtime/skiff/namespaces"
 	"github.com/skiff-runtime/skiff/rootfs"
+	"github.com/skiff-runtime/skiff/rootfs/layer"
 )
 
 // Logger receives what the runtime has to say besides its result.
@@ -35,6 +36,8 @@ type CreateOptions struct {
 	NoPivot       bool
 	NoNewKeyring  bool
 	PreserveFDs   int
+	Overlay       bool   // give the container a writable layer (--overlay)
+	DataRoot      string // where writable layers live (--data-root)
 	Stdin         *os.File
 	Stdout        *os.File
 	Stderr        *os.File
@@ -125,12 +128,15 @@ func checkPlan(spec *specs.Spec, plan namespaces.Plan) error {
 // creation holds what one create has made so far, so that a failure
 // releases exactly that.
 type creation struct {
-	o    *CreateOptions
-	s    store
-	st   *State
-	plan namespaces.Plan
-	cg   cgroups.Manager
-	pid  int
+	o     *CreateOptions
+	s     store
+	st    *State
+	plan  namespaces.Plan
+	cg    cgroups.Manager
+	pid   int
+	layer *layer.Layer
+	// overlayData is the root's overlay mount data when it has a layer.
+	overlayData string
 }
 
 func (c *creation) run() error {
@@ -154,6 +160,9 @@ func (c *creation) run() error {
 	}
 	for _, w := range c.cg.Warnings() {
 		o.Log.Warnf("%s", w)
+	}
+	if err := c.prepareLayer(); err != nil {
+		return err
 	}
 	fifoPath := filepath.Join(c.s.dir(o.ID), fifoName)
 	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
@@ -223,6 +232,7 @@ func (c *creation) talkToInit(sp *spawned, fifo *os.File) error {
 		Mode: "create", Spec: spec, Process: spec.Process,
 		Rootfs: o.Bundle.Rootfs, Bundle: o.Bundle.Dir,
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring,
+		OverlayData:  c.overlayData,
 		CgroupMounts: cgMounts,
 		NewUserNS:    c.plan.IsNew(specs.UserNamespace),
 		NewNetNS:     c.plan.IsNew(specs.NetworkNamespace),
@@ -296,8 +306,27 @@ func timensOffsets(offsets map[string]specs.LinuxTimeOffset) string {
 	return b.String()
 }
 
-// rollback releases what a failed create made: the process, the cgroup
-// and the state directory.
+func (c *creation) prepareLayer() error {
+	o, spec := c.o, c.o.Bundle.Spec
+	if !wantsLayer(spec, o.Overlay) {
+		return nil
+	}
+	lowers, err := layerLowers(spec, o.Bundle.Rootfs)
+	if err != nil {
+		return err
+	}
+	userns := c.plan.IsNew(specs.UserNamespace)
+	uid, gid := mappedRoot(spec, userns)
+	if c.layer, err = prepareLayer(o.DataRoot, o.ID, lowers, uid, gid); err != nil {
+		return fmt.Errorf("writable layer: %w", err)
+	}
+	c.st.Layer = c.layer.Dir()
+	c.overlayData = c.layer.MountOptions(lowers, userns)
+	return c.s.save(c.st)
+}
+
+// rollback releases what a failed create made: the process, the cgroup,
+// the writable layer and the state directory.
 func (c *creation) rollback() {
 	if c.pid > 0 {
 		killAndWait(c.pid, c.st.PidStart)
@@ -308,6 +337,11 @@ func (c *creation) rollback() {
 		}
 		if err := c.cg.Destroy(); err != nil {
 			c.o.Log.Warnf("remove cgroup: %v", err)
+		}
+	}
+	if c.layer != nil {
+		if err := c.layer.Discard(); err != nil {
+			c.o.Log.Warnf("remove writable layer: %v", err)
 		}
 	}
 	os.RemoveAll(c.s.dir(c.o.ID))

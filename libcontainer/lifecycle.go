@@ -11,12 +11,14 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-runtime/skiff/cgroups"
+	"github.com/skiff-runtime/skiff/rootfs/layer"
 )
 
 // Runtime is one state root.
 type Runtime struct {
-	Root string
-	Log  Logger
+	Root     string
+	DataRoot string // writable layers (--data-root)
+	Log      Logger
 }
 
 func (r *Runtime) store() store { return store{r.Root} }
@@ -70,7 +72,15 @@ func (r *Runtime) State(id string) (*OCIState, error) {
 }
 
 func (r *Runtime) describe(st *State) *OCIState {
-	return &OCIState{State: st.ociState(r.Status(st)), Rootfs: st.Rootfs, Created: st.Created, Owner: st.Owner}
+	o := &OCIState{State: st.ociState(r.Status(st)), Rootfs: st.Rootfs, Created: st.Created, Owner: st.Owner}
+	if st.Layer != "" {
+		o.Annotations = map[string]string{}
+		for k, v := range st.Annotations {
+			o.Annotations[k] = v
+		}
+		o.Annotations[LayerDirAnnotation] = st.Layer
+	}
+	return o
 }
 
 // List returns the state of every container under the root.
@@ -242,12 +252,21 @@ func signalProcess(pid int, start uint64, sig unix.Signal) error {
 // Delete removes a container. Without force only a stopped or created one;
 // with force anything, killing its processes first. Unknown ids are an
 // error without force, nothing with it (removing a leftover directory).
-func (r *Runtime) Delete(id string, force bool) error {
+//
+// The writable layer goes too, unless keepLayer (for a later commit).
+func (r *Runtime) Delete(id string, force, keepLayer bool) error {
 	s := r.store()
 	unlock, err := s.lock(id)
 	if err != nil {
-		if errors.Is(err, ErrNotExist) && force {
-			return nil
+		if errors.Is(err, ErrNotExist) {
+			// A layer kept by an earlier `delete --keep-layer` is removed
+			// by deleting its id again.
+			if l, lerr := layer.Open(r.DataRoot, id); lerr == nil && !keepLayer {
+				return l.Discard()
+			}
+			if force {
+				return nil
+			}
 		}
 		return err
 	}
@@ -289,6 +308,9 @@ func (r *Runtime) Delete(id string, force bool) error {
 		if err := cg.Destroy(); err != nil {
 			return fmt.Errorf("delete %q: %w", id, err)
 		}
+	}
+	if err := r.discardLayer(st, keepLayer); err != nil {
+		return fmt.Errorf("delete %q: writable layer: %w", id, err)
 	}
 	if err := os.RemoveAll(s.dir(id)); err != nil {
 		return fmt.Errorf("remove state of %q: %w", id, err)

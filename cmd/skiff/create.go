@@ -17,6 +17,7 @@ var createFlags = []cli.Flag{
 	&cli.BoolFlag{Name: "no-pivot", Usage: "move the root and chroot instead of pivot_root (for ramdisk roots)"},
 	&cli.BoolFlag{Name: "no-new-keyring", Usage: "keep the caller's session keyring"},
 	&cli.IntFlag{Name: "preserve-fds", Usage: "pass this many extra fds (from 3) to the container"},
+	&cli.BoolFlag{Name: "overlay", Usage: "give the container its own writable layer over the read-only rootfs"},
 }
 
 var createCommand = &cli.Command{
@@ -51,6 +52,8 @@ func createFromFlags(c *cli.Context) (*libcontainer.State, error) {
 		NoPivot:       c.Bool("no-pivot"),
 		NoNewKeyring:  c.Bool("no-new-keyring"),
 		PreserveFDs:   c.Int("preserve-fds"),
+		Overlay:       c.Bool("overlay"),
+		DataRoot:      c.String("data-root"),
 		Stdin:         os.Stdin,
 		Stdout:        os.Stdout,
 		Stderr:        os.Stderr,

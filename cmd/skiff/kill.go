@@ -56,12 +56,24 @@ var deleteCommand = &cli.Command{
 	ArgsUsage: "ID",
 	Flags: []cli.Flag{
 		&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the container first if it runs"},
+		&cli.BoolFlag{Name: "keep-layer", Usage: "keep the writable layer for a later commit"},
 	},
 	Action: func(c *cli.Context) error {
 		id, err := oneID(c)
 		if err != nil {
 			return err
 		}
-		return runtimeFor(c).Delete(id, c.Bool("force"))
+		rt := runtimeFor(c)
+		var layerDir string
+		if st, err := rt.Load(id); err == nil {
+			layerDir = st.Layer
+		}
+		if err := rt.Delete(id, c.Bool("force"), c.Bool("keep-layer")); err != nil {
+			return err
+		}
+		if c.Bool("keep-layer") && layerDir != "" {
+			fmt.Printf("kept the writable layer of %s in %s\n", id, layerDir)
+		}
+		return nil
 	},
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/skiff-runtime/skiff/libcontainer"
 	_ "github.com/skiff-runtime/skiff/namespaces/nsenter" // stage 0, before the Go runtime
+	"github.com/skiff-runtime/skiff/rootfs/layer"
 )
 
 // Set by the Makefile.
@@ -61,6 +62,7 @@ func newApp() *cli.App {
 		EnableBashCompletion: false,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "root", Usage: "state directory", Value: defaultRoot()},
+			&cli.StringFlag{Name: "data-root", Usage: "where writable layers live", Value: layer.DefaultDataRoot},
 			&cli.StringFlag{Name: "log", Usage: "log file (default: stderr)"},
 			&cli.StringFlag{Name: "log-format", Usage: "log format: text or json", Value: "text"},
 			&cli.BoolFlag{Name: "debug", Usage: "log debug messages"},
@@ -72,6 +74,7 @@ func newApp() *cli.App {
 			specCommand, createCommand, startCommand, runCommand, stateCommand,
 			listCommand, killCommand, deleteCommand, execCommand,
 			pauseCommand, resumeCommand, psCommand, eventsCommand, updateCommand,
+			diffCommand, commitCommand,
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // main reports errors
 	}
@@ -101,7 +104,7 @@ func setup(c *cli.Context) error {
 }
 
 func runtimeFor(c *cli.Context) *libcontainer.Runtime {
-	return &libcontainer.Runtime{Root: c.String("root"), Log: logger}
+	return &libcontainer.Runtime{Root: c.String("root"), DataRoot: c.String("data-root"), Log: logger}
 }
 
 // oneID returns the single container id argument.

@@ -29,7 +29,7 @@ var runCommand = &cli.Command{
 			return err
 		}
 		if err := rt.Start(st.ID); err != nil {
-			rt.Delete(st.ID, true)
+			rt.Delete(st.ID, true, false)
 			return err
 		}
 		if c.Bool("detach") {
@@ -37,7 +37,7 @@ var runCommand = &cli.Command{
 		}
 		code := waitForwarding(st.Pid, signals)
 		if !c.Bool("keep") {
-			if err := rt.Delete(st.ID, true); err != nil {
+			if err := rt.Delete(st.ID, true, false); err != nil {
 				logger.Warnf("remove container %s: %v", st.ID, err)
 			}
 		}

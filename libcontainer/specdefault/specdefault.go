@@ -15,7 +15,10 @@ var defaultCaps = []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"
 func New() *specs.Spec {
 	return &specs.Spec{
 		Version: specs.Version,
-		Root:    &specs.Root{Path: "rootfs", Readonly: true},
+		Root:    &specs.Root{Path: "rootfs"},
+		// The writable layer keeps the image pristine, so the root need
+		// not be read-only as in runc's default.
+		Annotations: map[string]string{LayerAnnotation: "overlay"},
 		Process: &specs.Process{
 			Terminal: true,
 			User:     specs.User{},
