@@ -64,7 +64,7 @@ func TestBrokenConfigs(t *testing.T) {
 			if tc.raw != "" {
 				writeFile(t, filepath.Join(c.bundle, "config.json"), tc.raw)
 			}
-			rep := runSubreaper(t, c.dir, subreaperJob{Steps: [][]string{{skiffPath, "--root", c.root, "create", "--bundle", c.bundle, c.id}}})
+			rep := runSubreaper(t, c.dir, subreaperJob{Steps: [][]string{{skiffPath, "--root", c.root, "--data-root", c.data, "create", "--bundle", c.bundle, c.id}}})
 			out, _ := os.ReadFile(filepath.Join(c.dir, "subreaper.stdout"))
 			msg := string(out)
 			if rep.Codes[0] != 1 {

@@ -195,6 +195,7 @@ type ctr struct {
 	t      *testing.T
 	dir    string // scratch directory of the test
 	root   string // --root
+	data   string // --data-root (writable layers)
 	bundle string
 	rootfs string
 	id     string
@@ -207,7 +208,7 @@ func newCtr(t *testing.T, mutate func(c *ctr, s *specs.Spec)) *ctr {
 	t.Helper()
 	setup(t)
 	dir := tempDir(t)
-	c := &ctr{t: t, dir: dir, root: filepath.Join(dir, "state"), bundle: filepath.Join(dir, "bundle"), id: newID("it")}
+	c := &ctr{t: t, dir: dir, root: filepath.Join(dir, "state"), data: filepath.Join(dir, "data"), bundle: filepath.Join(dir, "bundle"), id: newID("it")}
 	c.rootfs = filepath.Join(c.bundle, "rootfs")
 	makeRootfs(t, c.rootfs)
 	c.spec = baseSpec(t)
@@ -310,12 +311,12 @@ func runSkiff(t *testing.T, o runOpts, args ...string) result {
 // skiff runs the binary with this container's --root.
 func (c *ctr) skiff(args ...string) result {
 	c.t.Helper()
-	return runSkiff(c.t, runOpts{}, append([]string{"--root", c.root}, args...)...)
+	return runSkiff(c.t, runOpts{}, append([]string{"--root", c.root, "--data-root", c.data}, args...)...)
 }
 
 func (c *ctr) skiffOpts(o runOpts, args ...string) result {
 	c.t.Helper()
-	return runSkiff(c.t, o, append([]string{"--root", c.root}, args...)...)
+	return runSkiff(c.t, o, append([]string{"--root", c.root, "--data-root", c.data}, args...)...)
 }
 
 // run does `skiff run` in the foreground and returns what happened.
@@ -339,7 +340,7 @@ func (c *ctr) mustRun() string {
 // output().
 func (c *ctr) create(extra ...string) result {
 	c.t.Helper()
-	args := append([]string{"--root", c.root, "create", "--bundle", c.bundle}, extra...)
+	args := append([]string{"--root", c.root, "--data-root", c.data, "create", "--bundle", c.bundle}, extra...)
 	args = append(args, c.id)
 	return c.createArgs(args)
 }
@@ -437,6 +438,16 @@ func (c *ctr) waitStatus(want string, timeout time.Duration) {
 	c.t.Fatalf("status stayed %q, want %q", got, want)
 }
 
+// layerAnnotation turns the writable layer on (skiff spec sets it; engine
+// bundles do not).
+const layerAnnotation = "dev.skiff.layer"
+
+// noLayer makes the bundle look like an engine's: no writable layer, the
+// rootfs is used in place as runc does.
+func noLayer(s *specs.Spec) { delete(s.Annotations, layerAnnotation) }
+
+func hasLayer(s *specs.Spec) bool { return s.Annotations[layerAnnotation] != "" }
+
 // shell sets the process to `sh -c script`.
 func shell(s *specs.Spec, script string) {
 	s.Process.Args = []string{"sh", "-c", script}
@@ -493,6 +504,9 @@ func assertNothingLeft(t *testing.T, c *ctr) {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(c.root, c.id)); err == nil {
 		t.Errorf("state dir %s still exists", filepath.Join(c.root, c.id))
+	}
+	if _, err := os.Stat(filepath.Join(c.data, c.id)); err == nil {
+		t.Errorf("writable layer %s still exists", filepath.Join(c.data, c.id))
 	}
 	if d := cgroupDirs(c.id); len(d) > 0 {
 		t.Errorf("cgroup dirs left behind: %v", d)

@@ -165,7 +165,7 @@ func TestHookFailures(t *testing.T) {
 			s.Hooks.CreateRuntime = []specs.Hook{h.hook("createRuntime")}
 			shell(s, `echo should-not-run`)
 		})
-		rep := runSubreaper(t, c.dir, subreaperJob{Steps: [][]string{{skiffPath, "--root", c.root, "create", "--bundle", c.bundle, c.id}}})
+		rep := runSubreaper(t, c.dir, subreaperJob{Steps: [][]string{{skiffPath, "--root", c.root, "--data-root", c.data, "create", "--bundle", c.bundle, c.id}}})
 		out, _ := os.ReadFile(filepath.Join(c.dir, "subreaper.stdout"))
 		if rep.Codes[0] != 1 {
 			t.Errorf("create with a failing prestart hook: exit %d: %s", rep.Codes[0], out)

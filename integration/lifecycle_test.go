@@ -341,7 +341,7 @@ func TestConcurrentCreateDelete(t *testing.T) {
 	for i := range ids {
 		ids[i] = newID("conc")
 		id := ids[i]
-		t.Cleanup(func() { runSkiff(t, runOpts{}, "--root", root, "delete", "--force", id) })
+		t.Cleanup(func() { runSkiff(t, runOpts{}, "--root", root, "--data-root", proto.data, "delete", "--force", id) })
 	}
 	var wg sync.WaitGroup
 	results := make([]result, n)
@@ -349,7 +349,7 @@ func TestConcurrentCreateDelete(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			results[i] = runSkiff(t, runOpts{}, "--root", root, "create", "--bundle", proto.bundle, ids[i])
+			results[i] = runSkiff(t, runOpts{}, "--root", root, "--data-root", proto.data, "create", "--bundle", proto.bundle, ids[i])
 		}(i)
 	}
 	wg.Wait()
@@ -377,7 +377,7 @@ func TestConcurrentCreateDelete(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			results[i] = runSkiff(t, runOpts{}, "--root", root, "delete", "--force", ids[i])
+			results[i] = runSkiff(t, runOpts{}, "--root", root, "--data-root", proto.data, "delete", "--force", ids[i])
 		}(i)
 	}
 	wg.Wait()
@@ -401,6 +401,9 @@ func TestConcurrentCreateDelete(t *testing.T) {
 		}
 		t.Errorf("state root not empty after deleting all: %v", names)
 	}
+	if ents, _ := os.ReadDir(proto.data); len(ents) > 0 {
+		t.Errorf("writable layers left in %s: %d entries", proto.data, len(ents))
+	}
 	if m := hostMountsUnder(t, proto.dir); len(m) > 0 {
 		t.Errorf("mounts left on the host: %v", m)
 	}
@@ -415,7 +418,7 @@ func TestCrashDuringCreate(t *testing.T) {
 			c := newCtr(t, func(c *ctr, s *specs.Spec) { shell(s, `echo should-not-run; sleep 100`) })
 			var cgPids []int
 			rep := runSubreaper(t, c.dir, subreaperJob{
-				Steps: [][]string{{skiffPath, "--root", c.root, "create", "--bundle", c.bundle, c.id}},
+				Steps: [][]string{{skiffPath, "--root", c.root, "--data-root", c.data, "create", "--bundle", c.bundle, c.id}},
 				Env:   [][]string{{"SKIFF_TEST_CRASH_AT=" + point}},
 			})
 			if rep.Codes[0] != -1 || rep.Signals[0] != int(syscall.SIGKILL) {
@@ -457,9 +460,9 @@ func TestCrashDuringCreateNoProcessLeft(t *testing.T) {
 			t.Parallel()
 			c := newCtr(t, func(c *ctr, s *specs.Spec) { shell(s, `sleep 100`) })
 			rep := runSubreaper(t, c.dir, subreaperJob{
-				Steps:   [][]string{{skiffPath, "--root", c.root, "create", "--bundle", c.bundle, c.id}},
+				Steps:   [][]string{{skiffPath, "--root", c.root, "--data-root", c.data, "create", "--bundle", c.bundle, c.id}},
 				Env:     [][]string{{"SKIFF_TEST_CRASH_AT=" + point}},
-				Cleanup: []string{skiffPath, "--root", c.root, "delete", "--force", c.id},
+				Cleanup: []string{skiffPath, "--root", c.root, "--data-root", c.data, "delete", "--force", c.id},
 			})
 			if rep.Codes[0] != -1 {
 				t.Fatalf("create did not crash: exit %d", rep.Codes[0])
@@ -477,9 +480,9 @@ func TestCreatedInitIsChildOfSubreaper(t *testing.T) {
 	c := newCtr(t, func(c *ctr, s *specs.Spec) { shell(s, `echo hi`) })
 	pidFile := filepath.Join(c.dir, "pid")
 	rep := runSubreaper(t, c.dir, subreaperJob{
-		Steps:   [][]string{{skiffPath, "--root", c.root, "create", "--bundle", c.bundle, "--pid-file", pidFile, c.id}},
+		Steps:   [][]string{{skiffPath, "--root", c.root, "--data-root", c.data, "create", "--bundle", c.bundle, "--pid-file", pidFile, c.id}},
 		PidFile: pidFile,
-		Cleanup: []string{skiffPath, "--root", c.root, "delete", "--force", c.id},
+		Cleanup: []string{skiffPath, "--root", c.root, "--data-root", c.data, "delete", "--force", c.id},
 	})
 	if rep.Codes[0] != 0 {
 		out, _ := os.ReadFile(filepath.Join(c.dir, "subreaper.stdout"))
@@ -513,7 +516,7 @@ func TestCreatedInitIsChildOfSubreaper(t *testing.T) {
 func TestRunDetach(t *testing.T) {
 	t.Parallel()
 	c := newCtr(t, func(c *ctr, s *specs.Spec) { shell(s, `sleep 100`) })
-	r := runSkiff(t, runOpts{}, "--root", c.root, "run", "--detach", "--bundle", c.bundle, c.id)
+	r := runSkiff(t, runOpts{}, "--root", c.root, "--data-root", c.data, "run", "--detach", "--bundle", c.bundle, c.id)
 	if r.Code != 0 {
 		t.Fatalf("run --detach: %s", r)
 	}

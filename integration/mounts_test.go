@@ -16,6 +16,7 @@ func TestMountsAndFlags(t *testing.T) {
 	t.Parallel()
 	var hostDir, recDir string
 	c := newCtr(t, func(c *ctr, s *specs.Spec) {
+		noLayer(s) // runc semantics: missing destinations land in the rootfs
 		hostDir = filepath.Join(c.dir, "shared")
 		os.MkdirAll(hostDir, 0o755)
 		writeFile(t, filepath.Join(hostDir, "hello"), "from-host\n")
@@ -238,4 +239,38 @@ func TestNoPivot(t *testing.T) {
 	if strings.Contains(r.Stdout, "state") {
 		t.Errorf("--no-pivot container sees the host: %q", r.Stdout)
 	}
+}
+
+func TestWritableLayerKeepsImagePristine(t *testing.T) {
+	t.Parallel()
+	c := newCtr(t, func(c *ctr, s *specs.Spec) {
+		if !hasLayer(s) {
+			t.Skip("skiff spec does not turn the writable layer on")
+		}
+		s.Root.Readonly = false
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/brand/new", Type: "tmpfs", Source: "tmpfs", Options: []string{"size=1m"}})
+		shell(s, `echo changed > /etc/passwd && echo x > /newfile && rm /bin/vi && echo ok; grep ' / ' /proc/self/mountinfo`)
+	})
+	before, _ := os.ReadFile(filepath.Join(c.rootfs, "etc", "passwd"))
+	out := c.mustRun()
+	if !strings.HasPrefix(out, "ok\n") {
+		t.Errorf("writes in the container failed: %q", out)
+	}
+	if m, ok := mountAt(parseMountinfo(out), "/"); !ok || m.FSType != "overlay" {
+		t.Errorf("the root should be the overlay writable layer: %q", out)
+	}
+	after, _ := os.ReadFile(filepath.Join(c.rootfs, "etc", "passwd"))
+	if string(before) != string(after) {
+		t.Errorf("the image's /etc/passwd changed")
+	}
+	for _, p := range []string{"newfile", "brand"} {
+		if _, err := os.Lstat(filepath.Join(c.rootfs, p)); err == nil {
+			t.Errorf("/%s appeared in the image", p)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(c.rootfs, "bin", "vi")); err != nil {
+		t.Errorf("a delete in the container removed the image's /bin/vi")
+	}
+	// run (without --keep) deletes the container and, with it, its layer.
+	assertNothingLeft(t, c)
 }

@@ -163,12 +163,35 @@ func TestJoinNamespaceBindMountedByUnshare(t *testing.T) {
 
 func TestJoinUserNamespaceByPath(t *testing.T) {
 	t.Parallel()
+	forLayer(t, testJoinUserNamespaceByPath)
+}
+
+// forLayer runs f as two subtests: an engine-style bundle (no writable
+// layer) and skiff spec's default (with it).
+func forLayer(t *testing.T, f func(t *testing.T, layer bool)) {
+	for _, layer := range []bool{false, true} {
+		layer := layer
+		name := "no-layer"
+		if layer {
+			name = "layer"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f(t, layer)
+		})
+	}
+}
+
+func testJoinUserNamespaceByPath(t *testing.T, layer bool) {
 	setup(t)
 	maps := []syscall.SysProcIDMap{{ContainerID: 0, HostID: 100000, Size: 65536}}
 	holder := nsHolder(t, syscall.CLONE_NEWUSER|syscall.CLONE_NEWNET, maps, maps)
 	wantUser := nsLink(t, fmt.Sprintf("/proc/%d/ns/user", holder))
 	wantNet := nsLink(t, fmt.Sprintf("/proc/%d/ns/net", holder))
 	c := newCtr(t, func(c *ctr, s *specs.Spec) {
+		if !layer {
+			noLayer(s)
+		}
 		setNamespace(s, specs.UserNamespace, fmt.Sprintf("/proc/%d/ns/user", holder))
 		setNamespace(s, specs.NetworkNamespace, fmt.Sprintf("/proc/%d/ns/net", holder))
 		chownTree(t, c.rootfs, 100000, 100000)
@@ -192,7 +215,14 @@ func TestJoinUserNamespaceByPath(t *testing.T) {
 
 func TestUserNamespaceContainer(t *testing.T) {
 	t.Parallel()
+	forLayer(t, testUserNamespaceContainer)
+}
+
+func testUserNamespaceContainer(t *testing.T, layer bool) {
 	c := newCtr(t, func(c *ctr, s *specs.Spec) {
+		if !layer {
+			noLayer(s)
+		}
 		setNamespace(s, specs.UserNamespace, "")
 		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
 		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
