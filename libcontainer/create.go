@@ -36,12 +36,15 @@ type CreateOptions struct {
 	NoPivot       bool
 	NoNewKeyring  bool
 	PreserveFDs   int
-	Overlay       bool   // give the container a writable layer (--overlay)
-	DataRoot      string // where writable layers live (--data-root)
-	Stdin         *os.File
-	Stdout        *os.File
-	Stderr        *os.File
-	Log           Logger
+	// OnTerminal receives the terminal's master when the process has a
+	// terminal and there is no console socket (foreground run proxies it).
+	OnTerminal func(master *os.File) error
+	Overlay    bool   // give the container a writable layer (--overlay)
+	DataRoot   string // where writable layers live (--data-root)
+	Stdin      *os.File
+	Stdout     *os.File
+	Stderr     *os.File
+	Log        Logger
 }
 
 // crashPoint kills the runtime at a named step when the test-only
@@ -71,8 +74,8 @@ func Create(o *CreateOptions) (*State, error) {
 	if err := checkPlan(spec, plan); err != nil {
 		return nil, err
 	}
-	if o.ConsoleSocket != "" || spec.Process.Terminal {
-		return nil, errors.New("process.terminal: terminals are not supported yet; set \"terminal\": false")
+	if err := checkTerminal(spec.Process.Terminal, o.ConsoleSocket, o.OnTerminal); err != nil {
+		return nil, err
 	}
 	s := store{o.Root}
 	if err := os.MkdirAll(o.Root, 0o711); err != nil {
@@ -259,7 +262,8 @@ func (c *creation) talkToInit(sp *spawned, fifo *os.File) error {
 			return err
 		}
 	}
-	if _, err := expectMsg(sp.sync, msgReady); err != nil {
+	onPty := func(m message) error { return takeTerminal(sp.sync, m, o.ConsoleSocket, o.OnTerminal) }
+	if _, err := expectMsgOr(sp.sync, msgReady, onPty); err != nil {
 		return err
 	}
 	crashPoint("after-mounts")

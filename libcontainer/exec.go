@@ -19,9 +19,12 @@ type ExecOptions struct {
 	Process     *specs.Process
 	PidFile     string
 	PreserveFDs int
-	Stdin       *os.File
-	Stdout      *os.File
-	Stderr      *os.File
+	// ConsoleSocket and OnTerminal receive the terminal, as for create.
+	ConsoleSocket string
+	OnTerminal    func(master *os.File) error
+	Stdin         *os.File
+	Stdout        *os.File
+	Stderr        *os.File
 }
 
 // Exec starts another process in a running container: in every one of its
@@ -39,6 +42,9 @@ func (r *Runtime) Exec(o *ExecOptions) (int, error) {
 		return 0, fmt.Errorf("cannot exec in container %q: it is paused (resume it first)", o.ID)
 	}
 	if err := checkExecProcess(o.Process); err != nil {
+		return 0, err
+	}
+	if err := checkTerminal(o.Process.Terminal, o.ConsoleSocket, o.OnTerminal); err != nil {
 		return 0, err
 	}
 	plan, err := joinPlanOf(st)
@@ -86,7 +92,8 @@ func (r *Runtime) driveExec(sp *spawned, o *ExecOptions, st *State) error {
 	if err := writeMsg(sp.sync, message{Type: msgBootstrap, Bootstrap: b}); err != nil {
 		return err
 	}
-	if _, err := expectMsg(sp.sync, msgReady); err != nil {
+	onPty := func(m message) error { return takeTerminal(sp.sync, m, o.ConsoleSocket, o.OnTerminal) }
+	if _, err := expectMsgOr(sp.sync, msgReady, onPty); err != nil {
 		return err
 	}
 	if err := setRlimits(sp.pid, o.Process.Rlimits); err != nil {
@@ -121,9 +128,6 @@ func joinPlanOf(st *State) (namespaces.Plan, error) {
 func checkExecProcess(p *specs.Process) error {
 	if err := bundle.ValidateProcess(p); err != nil {
 		return err
-	}
-	if p.Terminal {
-		return errors.New("process.terminal: terminals are not supported yet")
 	}
 	if p.Scheduler != nil {
 		return errors.New("process.scheduler: not supported by skiff yet")

@@ -68,9 +68,15 @@ func runInit(sock *os.File) error {
 	if b == nil {
 		return errors.New("sync: empty bootstrap")
 	}
+	var slave *os.File
 	if b.Mode == "create" {
-		err = setupContainer(b, sock)
+		slave, err = setupContainer(b, sock)
 	} else {
+		if b.Process.Terminal {
+			if slave, err = newTerminal(b.Process, sock, false); err != nil {
+				return err
+			}
+		}
 		err = handshake(sock)
 	}
 	if err != nil {
@@ -93,6 +99,7 @@ func runInit(sock *os.File) error {
 	if err != nil {
 		return err
 	}
+	proc.terminal = slave
 	if b.Mode == "create" {
 		// Success so far: closing the socket tells the parent create is done.
 		sock.Close()
@@ -112,74 +119,107 @@ func handOffSeccompFD(sock *os.File, fd int) error {
 	return err
 }
 
-func setupContainer(b *bootstrap, sock *os.File) error {
+// newTerminal opens the process's pty (after pivot_root, in the
+// container's devpts), optionally shows it as /dev/console, and sends the
+// master to the parent. It returns the slave.
+func newTerminal(p *specs.Process, sock *os.File, console bool) (*os.File, error) {
+	master, slave, err := openPty(p.ConsoleSize)
+	if err != nil {
+		return nil, err
+	}
+	defer master.Close()
+	if console {
+		if err := bindConsole(slave); err != nil {
+			slave.Close()
+			return nil, err
+		}
+	}
+	if err := sendPty(sock, master); err != nil {
+		slave.Close()
+		return nil, fmt.Errorf("send terminal to the runtime: %w", err)
+	}
+	return slave, nil
+}
+
+func setupContainer(b *bootstrap, sock *os.File) (slave *os.File, err error) {
+	defer func() {
+		if err != nil && slave != nil {
+			slave.Close()
+			slave = nil
+		}
+	}()
 	spec := b.Spec
 	if b.NewNetNS {
 		if err := loopbackUp(); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	err := rootfs.Prepare(&rootfs.Config{
+	err = rootfs.Prepare(&rootfs.Config{
 		Spec: spec, Rootfs: b.Rootfs, Bundle: b.Bundle, OverlayData: b.OverlayData,
 		CgroupMounts: b.CgroupMounts, UserNS: b.NewUserNS,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if b.HostHooks {
 		if err := writeMsg(sock, message{Type: msgHooks}); err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := expectMsg(sock, msgHooksDone); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if spec.Hooks != nil {
 		b.State.Status = StatusCreating
 		if err := runHooks("createContainer", spec.Hooks.CreateContainer, &b.State); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := rootfs.PivotRoot(b.Rootfs, b.NoPivot); err != nil {
-		return err
+		return nil, err
 	}
 	if err := rootfs.SetPropagation(spec.Linux.RootfsPropagation); err != nil {
-		return err
+		return nil, err
+	}
+	if b.Process.Terminal {
+		if slave, err = newTerminal(b.Process, sock, true); err != nil {
+			return nil, err
+		}
 	}
 	if spec.Hostname != "" {
 		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
-			return fmt.Errorf("hostname: set %q: %w", spec.Hostname, err)
+			return nil, fmt.Errorf("hostname: set %q: %w", spec.Hostname, err)
 		}
 	}
 	if spec.Domainname != "" {
 		if err := unix.Setdomainname([]byte(spec.Domainname)); err != nil {
-			return fmt.Errorf("domainname: set %q: %w", spec.Domainname, err)
+			return nil, fmt.Errorf("domainname: set %q: %w", spec.Domainname, err)
 		}
 	}
 	for key, value := range spec.Linux.Sysctl {
 		if err := writeSysctl(key, value); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := rootfs.ReadonlyPaths(spec.Linux.ReadonlyPaths); err != nil {
-		return err
+		return nil, err
 	}
 	if err := rootfs.MaskPaths(spec.Linux.MaskedPaths); err != nil {
-		return err
+		return nil, err
 	}
 	if spec.Root.Readonly {
 		if err := rootfs.ReadonlyRoot(); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if !b.NoNewKeyring {
 		// A private session keyring keeps the container from reading the
 		// host's keys; kernels without keyrings (ENOSYS) just skip it.
 		if _, err := unix.KeyctlJoinSessionKeyring("_ses." + b.State.ID); err != nil && !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EACCES) {
-			return fmt.Errorf("join a new session keyring: %w", err)
+			return nil, fmt.Errorf("join a new session keyring: %w", err)
 		}
 	}
-	return handshake(sock)
+	return slave, handshake(sock)
 }
 
 // handshake tells the parent the container side is ready (it then sets

@@ -24,6 +24,8 @@ type process struct {
 	// lateSeccomp is loaded as the last step before execve (the config
 	// sets noNewPrivileges, so no privilege is needed for it).
 	lateSeccomp *specs.LinuxSeccomp
+	// terminal is the pty slave, when the process has a terminal.
+	terminal *os.File
 }
 
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -201,6 +203,11 @@ func (p *process) exec(preserveFDs int, handOff func(fd int) error) error {
 	if p.spec.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("process.noNewPrivileges: %w", err)
+		}
+	}
+	if p.terminal != nil {
+		if err := becomeTerminalOwner(p.terminal); err != nil {
+			return err
 		}
 	}
 	if p.lateSeccomp != nil {

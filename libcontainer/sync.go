@@ -45,7 +45,9 @@ const (
 	// The init loaded a seccomp filter with a notify listener: the parent
 	// copies fd SeccompFD out of the init (pidfd_getfd), hands it to the
 	// listener, and answers seccompDone.
-	msgSeccompFD   msgType = "seccompFd"
+	msgSeccompFD msgType = "seccompFd"
+	// A terminal's master fd follows as one byte with SCM_RIGHTS.
+	msgPty         msgType = "pty"
 	msgSeccompDone msgType = "seccompDone"
 )
 
@@ -54,6 +56,7 @@ type message struct {
 	Error     string     `json:"error,omitempty"`
 	Bootstrap *bootstrap `json:"bootstrap,omitempty"`
 	SeccompFD int        `json:"seccompFd,omitempty"`
+	PtyName   string     `json:"ptyName,omitempty"`
 }
 
 const maxFrame = 16 << 20
@@ -93,7 +96,18 @@ func readMsg(r io.Reader) (message, error) {
 // expectMsg reads one message and checks its type; an error message from
 // the other side becomes the returned error.
 func expectMsg(r io.Reader, want msgType) (message, error) {
+	return expectMsgOr(r, want, nil)
+}
+
+// expectMsgOr is expectMsg that also lets onPty take a terminal arriving
+// first.
+func expectMsgOr(r io.Reader, want msgType, onPty func(m message) error) (message, error) {
 	m, err := readMsg(r)
+	for err == nil && m.Type == msgPty && onPty != nil {
+		if err = onPty(m); err == nil {
+			m, err = readMsg(r)
+		}
+	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return m, fmt.Errorf("container init exited before %s", want)
 	}

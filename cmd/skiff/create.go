@@ -26,12 +26,12 @@ var createCommand = &cli.Command{
 	ArgsUsage: "ID",
 	Flags:     createFlags,
 	Action: func(c *cli.Context) error {
-		_, err := createFromFlags(c)
+		_, err := createFromFlags(c, nil)
 		return err
 	},
 }
 
-func createFromFlags(c *cli.Context) (*libcontainer.State, error) {
+func createFromFlags(c *cli.Context, onTerminal func(*os.File) error) (*libcontainer.State, error) {
 	id, err := oneID(c)
 	if err != nil {
 		return nil, err
@@ -49,6 +49,7 @@ func createFromFlags(c *cli.Context) (*libcontainer.State, error) {
 		Bundle:        b,
 		PidFile:       c.String("pid-file"),
 		ConsoleSocket: c.String("console-socket"),
+		OnTerminal:    onTerminal,
 		NoPivot:       c.Bool("no-pivot"),
 		NoNewKeyring:  c.Bool("no-new-keyring"),
 		PreserveFDs:   c.Int("preserve-fds"),

@@ -40,8 +40,8 @@ var execCommand = &cli.Command{
 			return err
 		}
 		rt := runtimeFor(c)
-		if c.String("pidfd-socket") != "" || c.String("console-socket") != "" || c.Bool("tty") {
-			return errors.New("exec: terminals and pidfd sockets are not supported yet")
+		if c.String("pidfd-socket") != "" {
+			return errors.New("--pidfd-socket: not supported yet")
 		}
 		proc, err := execProcess(c, rt, id)
 		if err != nil {
@@ -52,17 +52,30 @@ var execCommand = &cli.Command{
 			signal.Notify(signals)
 			defer signal.Stop(signals)
 		}
+		var proxy *ttyProxy
+		var onTerminal func(*os.File) error
+		if !c.Bool("detach") && c.String("console-socket") == "" {
+			onTerminal = func(master *os.File) error { proxy = startTTYProxy(master); return nil }
+		}
 		pid, err := rt.Exec(&libcontainer.ExecOptions{
 			ID: id, Process: proc, PidFile: c.String("pid-file"), PreserveFDs: c.Int("preserve-fds"),
+			ConsoleSocket: c.String("console-socket"), OnTerminal: onTerminal,
 			Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 		})
 		if err != nil {
+			if proxy != nil {
+				proxy.finish()
+			}
 			return err
 		}
 		if c.Bool("detach") {
 			return nil
 		}
-		return exitError{waitForwarding(pid, signals)}
+		code := waitForwarding(pid, signals)
+		if proxy != nil {
+			proxy.finish()
+		}
+		return exitError{code}
 	},
 }
 
@@ -78,6 +91,9 @@ func execProcess(c *cli.Context, rt *libcontainer.Runtime, id string) (*specs.Pr
 		if err := json.Unmarshal(data, &p); err != nil {
 			return nil, fmt.Errorf("--process %s: invalid JSON: %v", path, err)
 		}
+		if c.Bool("tty") {
+			p.Terminal = true
+		}
 		return &p, nil
 	}
 	st, err := rt.Load(id)
@@ -89,7 +105,7 @@ func execProcess(c *cli.Context, rt *libcontainer.Runtime, id string) (*specs.Pr
 	}
 	p := *st.Config.Process
 	p.Args = c.Args().Slice()[1:]
-	p.Terminal = false
+	p.Terminal = c.Bool("tty")
 	p.Env = append(append([]string(nil), p.Env...), c.StringSlice("env")...)
 	if cwd := c.String("cwd"); cwd != "" {
 		p.Cwd = cwd

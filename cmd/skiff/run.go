@@ -24,7 +24,15 @@ var runCommand = &cli.Command{
 			signal.Notify(signals)
 			defer signal.Stop(signals)
 		}
-		st, err := createFromFlags(c)
+		var proxy *ttyProxy
+		var onTerminal func(*os.File) error
+		if !c.Bool("detach") && c.String("console-socket") == "" {
+			onTerminal = func(master *os.File) error { proxy = startTTYProxy(master); return nil }
+		}
+		st, err := createFromFlags(c, onTerminal)
+		if proxy != nil {
+			defer proxy.finish()
+		}
 		if err != nil {
 			return err
 		}
@@ -36,6 +44,10 @@ var runCommand = &cli.Command{
 			return nil
 		}
 		code := waitForwarding(st.Pid, signals)
+		if proxy != nil {
+			proxy.finish()
+			proxy = nil
+		}
 		if !c.Bool("keep") {
 			if err := rt.Delete(st.ID, true, false); err != nil {
 				logger.Warnf("remove container %s: %v", st.ID, err)
