@@ -74,7 +74,7 @@ func newApp() *cli.App {
 			specCommand, createCommand, startCommand, runCommand, stateCommand,
 			listCommand, killCommand, deleteCommand, execCommand,
 			pauseCommand, resumeCommand, psCommand, eventsCommand, updateCommand,
-			diffCommand, commitCommand,
+			diffCommand, commitCommand, featuresCommand,
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // main reports errors
 	}
