@@ -40,6 +40,19 @@ func TestBrokenConfigs(t *testing.T) {
 		{name: "unknown capability", mutate: func(c *ctr, s *specs.Spec) {
 			s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, "CAP_BOGUS")
 		}, want: []string{"process.capabilities", "CAP_BOGUS"}},
+		{name: "hostname without uts namespace", mutate: func(c *ctr, s *specs.Spec) {
+			removeNamespace(s, specs.UTSNamespace)
+			s.Hostname = "x"
+		}, want: []string{"hostname", "uts"}},
+		{name: "timeOffsets without time namespace", mutate: func(c *ctr, s *specs.Spec) {
+			s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"monotonic": {Secs: 10}}
+		}, want: []string{"timeOffsets", "time namespace"}},
+		{name: "user namespace without mappings", mutate: func(c *ctr, s *specs.Spec) {
+			setNamespace(s, specs.UserNamespace, "")
+		}, want: []string{"uidMappings"}},
+		{name: "namespace path does not exist", mutate: func(c *ctr, s *specs.Spec) {
+			setNamespace(s, specs.NetworkNamespace, "/proc/self/ns/no-such-ns-file")
+		}, want: []string{"/proc/self/ns/no-such-ns-file"}},
 		// These pass validation and fail while the container is being set
 		// up, after its cgroup and mount namespace exist.
 		{name: "missing bind source", mutate: func(c *ctr, s *specs.Spec) {

@@ -5,7 +5,9 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -530,4 +532,184 @@ func TestRunDetach(t *testing.T) {
 		t.Errorf("delete --force of a running container: %s", r)
 	}
 	assertNothingLeft(t, c)
+}
+
+func TestCgroupPlacement(t *testing.T) {
+	t.Parallel()
+	c := newCtr(t, func(c *ctr, s *specs.Spec) { shell(s, `cat /proc/self/cgroup`) })
+	pidFile := filepath.Join(c.dir, "pid")
+	if r := c.create("--pid-file", pidFile); r.Code != 0 {
+		t.Fatalf("create: %s", r)
+	}
+	raw, _ := os.ReadFile(pidFile)
+	pid, _ := strconv.Atoi(string(raw))
+	dirs := cgroupDirs(c.id)
+	if len(dirs) == 0 {
+		t.Fatalf("no cgroup directory /sys/fs/cgroup/*/skiff/%s for a created container", c.id)
+	}
+	// The init is in the container's cgroup before it runs anything.
+	found := false
+	for _, p := range cgroupPids(c.id) {
+		if p == pid {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("init %d is not in the container's cgroups %v", pid, dirs)
+	}
+	hostView, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if !strings.Contains(string(hostView), "/skiff/"+c.id) {
+		t.Errorf("/proc/%d/cgroup: %s", pid, hostView)
+	}
+	if r := c.skiff("start", c.id); r.Code != 0 {
+		t.Fatalf("start: %s", r)
+	}
+	c.waitStatus("stopped", 10*time.Second)
+	// With a new cgroup namespace the container sees itself at the root.
+	for _, line := range strings.Split(strings.TrimSpace(c.output()), "\n") {
+		if f := strings.SplitN(line, ":", 3); len(f) == 3 && strings.Contains(f[2], "skiff") {
+			t.Errorf("inside a cgroup namespace the container sees its host path: %q", line)
+		}
+	}
+	if r := c.skiff("delete", c.id); r.Code != 0 {
+		t.Fatalf("delete: %s", r)
+	}
+	assertNothingLeft(t, c)
+}
+
+// An engine (containerd's shim, conmon) gives create pipes for stdio and
+// waits for EOF on them: once the container exits nothing skiff left may
+// still hold them.
+func TestCallerStdioPipesReachEOF(t *testing.T) {
+	t.Parallel()
+	c := newCtr(t, func(c *ctr, s *specs.Spec) { shell(s, `echo to-stdout; echo to-stderr >&2`) })
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outR.Close()
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer errR.Close()
+	cmd := exec.Command(skiffPath, "--root", c.root, "--data-root", c.data, "create", "--bundle", c.bundle, c.id)
+	cmd.Stdout, cmd.Stderr = outW, errW
+	runErr := cmd.Run()
+	outW.Close()
+	errW.Close()
+	if runErr != nil {
+		t.Fatalf("create: %v", runErr)
+	}
+	if r := c.skiff("start", c.id); r.Code != 0 {
+		t.Fatalf("start: %s", r)
+	}
+	read := func(f *os.File) (string, error) {
+		done := make(chan struct{})
+		var data []byte
+		var err error
+		go func() { data, err = io.ReadAll(f); close(done) }()
+		select {
+		case <-done:
+			return string(data), err
+		case <-time.After(15 * time.Second):
+			f.SetReadDeadline(time.Now())
+			<-done
+			return string(data), fmt.Errorf("no EOF 15s after start: something still holds the pipe")
+		}
+	}
+	out, err := read(outR)
+	if err != nil {
+		t.Errorf("stdout pipe: %v (got %q)", err, out)
+	}
+	if out != "to-stdout\n" {
+		t.Errorf("stdout pipe carried %q", out)
+	}
+	errOut, err := read(errR)
+	if err != nil {
+		t.Errorf("stderr pipe: %v (got %q)", err, errOut)
+	}
+	if errOut != "to-stderr\n" {
+		t.Errorf("stderr pipe carried %q", errOut)
+	}
+}
+
+func TestLogJSONRelaysInitError(t *testing.T) {
+	t.Parallel()
+	c := newCtr(t, func(c *ctr, s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/mnt/x", Type: "bind", Source: "/no/such/source-dir", Options: []string{"bind"}})
+		shell(s, `true`)
+	})
+	logFile := filepath.Join(c.dir, "log.json")
+	r := c.skiff("--log", logFile, "--log-format", "json", "create", "--bundle", c.bundle, c.id)
+	if r.Code != 1 {
+		t.Fatalf("create: %s", r)
+	}
+	data, _ := os.ReadFile(logFile)
+	var errLine map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Errorf("non-JSON log line (containerd stops there): %q", l)
+			continue
+		}
+		if m["level"] == "error" {
+			errLine = m
+		}
+	}
+	if errLine == nil {
+		t.Fatalf("no error line in the JSON log: %q", data)
+	}
+	if msg, _ := errLine["msg"].(string); !strings.Contains(msg, "/no/such/source-dir") {
+		t.Errorf("the error line should name the failing mount: %q", msg)
+	}
+	assertNothingLeft(t, c)
+}
+
+func TestGlobalFlags(t *testing.T) {
+	t.Parallel()
+	setup(t)
+	r := runSkiff(t, runOpts{}, "--version")
+	lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+	if r.Code != 0 || len(lines) < 3 || !strings.HasPrefix(lines[0], "skiff version ") || !strings.HasPrefix(lines[1], "commit:") || !strings.HasPrefix(lines[2], "spec: 1.") {
+		t.Errorf("--version: %s", r)
+	}
+	dir := tempDir(t)
+	r = runSkiff(t, runOpts{}, "--root", dir, "--systemd-cgroup", "list")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "systemd") {
+		t.Errorf("--systemd-cgroup should fail clearly until a systemd driver exists: %s", r)
+	}
+}
+
+func TestKillAll(t *testing.T) {
+	t.Parallel()
+	c := newCtr(t, func(c *ctr, s *specs.Spec) {
+		// sh as pid 1 ignores signals it has no handler for; the children
+		// do not.
+		shell(s, `trap '' TERM; sleep 100 & sleep 100 & echo ready; wait; wait; echo children-gone; sleep 100`)
+	})
+	if r := c.create(); r.Code != 0 {
+		t.Fatalf("create: %s", r)
+	}
+	if r := c.skiff("start", c.id); r.Code != 0 {
+		t.Fatalf("start: %s", r)
+	}
+	c.waitOutput("ready", 10*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(cgroupPids(c.id)) < 3 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	pids := cgroupPids(c.id)
+	if len(pids) < 3 {
+		t.Fatalf("want 3 processes in the container's cgroup, got %v", pids)
+	}
+	if r := c.skiff("kill", "--all", c.id, "KILL"); r.Code != 0 {
+		t.Fatalf("kill --all: %s", r)
+	}
+	for _, p := range pids {
+		if !waitGone(p, 10*time.Second) {
+			t.Errorf("process %d survived kill --all KILL", p)
+		}
+	}
+	c.waitStatus("stopped", 10*time.Second)
 }
