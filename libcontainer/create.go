@@ -33,6 +33,7 @@ type CreateOptions struct {
 	Bundle        *bundle.Bundle
 	PidFile       string
 	ConsoleSocket string
+	PidfdSocket   string // receives a pidfd of the container's process
 	NoPivot       bool
 	NoNewKeyring  bool
 	PreserveFDs   int
@@ -215,6 +216,11 @@ func (c *creation) run() error {
 	st.Phase = StatusCreated
 	if err := c.s.save(st); err != nil {
 		return err
+	}
+	if o.PidfdSocket != "" {
+		if err := sendPidfd(o.PidfdSocket, st.Pid); err != nil {
+			return err
+		}
 	}
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, st.Pid); err != nil {

@@ -21,6 +21,7 @@ type ExecOptions struct {
 	PreserveFDs int
 	// ConsoleSocket and OnTerminal receive the terminal, as for create.
 	ConsoleSocket string
+	PidfdSocket   string
 	OnTerminal    func(master *os.File) error
 	Stdin         *os.File
 	Stdout        *os.File
@@ -78,6 +79,11 @@ func (r *Runtime) Exec(o *ExecOptions) (int, error) {
 	if err := r.driveExec(sp, o, st); err != nil {
 		killAndWait(sp.pid, processStartTime(sp.pid))
 		return 0, fmt.Errorf("exec in %q: %w", o.ID, err)
+	}
+	if o.PidfdSocket != "" {
+		if err := sendPidfd(o.PidfdSocket, sp.pid); err != nil {
+			return sp.pid, err
+		}
 	}
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, sp.pid); err != nil {

@@ -217,6 +217,13 @@ func (r *Runtime) Signal(id string, sig unix.Signal, all bool) error {
 	if err := signalProcess(st.Pid, st.PidStart, sig); err != nil {
 		return err
 	}
+	if sig == unix.SIGKILL && !hasNewPidNS(st.Config) {
+		// Without its own pid namespace the init's death would not take
+		// the other processes with it: kill them all.
+		if cg, err := cgroups.Load(st.CgroupPaths); err == nil {
+			cg.Kill(unix.SIGKILL)
+		}
+	}
 	if sig == unix.SIGKILL && status == StatusPaused {
 		// A frozen process cannot die until thawed.
 		if cg, err := cgroups.Load(st.CgroupPaths); err == nil {
@@ -344,4 +351,13 @@ func waitCgroupEmpty(cg cgroups.Manager) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+func hasNewPidNS(spec *specs.Spec) bool {
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == specs.PIDNamespace && ns.Path == "" {
+			return true
+		}
+	}
+	return false
 }

@@ -179,3 +179,26 @@ func takeTerminal(sock *os.File, m message, consoleSocket string, onTerminal fun
 	}
 	return onTerminal(master)
 }
+
+// sendPidfd sends a pidfd of pid over the unix socket at path, as runc's
+// --pidfd-socket does (go-runc passes it): one fd in SCM_RIGHTS.
+func sendPidfd(path string, pid int) error {
+	pfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return fmt.Errorf("--pidfd-socket: open pidfd of %d: %w", pid, err)
+	}
+	defer unix.Close(pfd)
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		return fmt.Errorf("--pidfd-socket: connect %q: %w", path, err)
+	}
+	defer conn.Close()
+	uc, ok := conn.(*net.UnixConn)
+	if !ok {
+		return fmt.Errorf("--pidfd-socket: %q is not a unix socket", path)
+	}
+	if _, _, err := uc.WriteMsgUnix([]byte("pidfd"), unix.UnixRights(pfd), nil); err != nil {
+		return fmt.Errorf("--pidfd-socket: send: %w", err)
+	}
+	return nil
+}

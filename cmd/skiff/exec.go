@@ -40,9 +40,6 @@ var execCommand = &cli.Command{
 			return err
 		}
 		rt := runtimeFor(c)
-		if c.String("pidfd-socket") != "" {
-			return errors.New("--pidfd-socket: not supported yet")
-		}
 		proc, err := execProcess(c, rt, id)
 		if err != nil {
 			return err
@@ -59,7 +56,7 @@ var execCommand = &cli.Command{
 		}
 		pid, err := rt.Exec(&libcontainer.ExecOptions{
 			ID: id, Process: proc, PidFile: c.String("pid-file"), PreserveFDs: c.Int("preserve-fds"),
-			ConsoleSocket: c.String("console-socket"), OnTerminal: onTerminal,
+			ConsoleSocket: c.String("console-socket"), PidfdSocket: c.String("pidfd-socket"), OnTerminal: onTerminal,
 			Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 		})
 		if err != nil {
