@@ -325,8 +325,13 @@ func (c *creation) prepareLayer() error {
 	if err != nil {
 		return err
 	}
-	userns := c.plan.IsNew(specs.UserNamespace)
-	uid, gid := mappedRoot(spec, userns)
+	userns := c.plan.Has(specs.UserNamespace)
+	uid, gid := 0, 0
+	if userns {
+		if uid, gid, err = mappedRoot(spec, c.plan); err != nil {
+			return err
+		}
+	}
 	if c.layer, err = prepareLayer(o.DataRoot, o.ID, lowers, uid, gid); err != nil {
 		return fmt.Errorf("writable layer: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/skiff-runtime/skiff/libcontainer/specdefault"
+	"github.com/skiff-runtime/skiff/namespaces"
 	"github.com/skiff-runtime/skiff/rootfs/layer"
 )
 
@@ -48,23 +49,54 @@ func layerLowers(spec *specs.Spec, rootfs string) ([]string, error) {
 }
 
 // mappedRoot returns the host uid and gid of the container's root: the
-// owner its layer must have so that root inside can write it.
-func mappedRoot(spec *specs.Spec, userns bool) (int, int) {
-	if !userns {
-		return 0, 0
+// owner its layer must have so that root inside can write it. A joined
+// user namespace without mappings in the config is read from
+// /proc/<pid>/{uid,gid}_map when its path names a process.
+func mappedRoot(spec *specs.Spec, plan namespaces.Plan) (int, int, error) {
+	uids, gids := spec.Linux.UIDMappings, spec.Linux.GIDMappings
+	for _, j := range plan.Joins {
+		if j.Kind.Type != specs.UserNamespace || len(uids) > 0 {
+			continue
+		}
+		dir, ok := strings.CutSuffix(j.Path, "/ns/user")
+		if !ok || !strings.HasPrefix(dir, "/proc/") {
+			return 0, 0, fmt.Errorf("writable layer: cannot tell the owner of a layer for user namespace %q; give linux.uidMappings and linux.gidMappings", j.Path)
+		}
+		var err error
+		if uids, err = readIDMap(dir + "/uid_map"); err != nil {
+			return 0, 0, err
+		}
+		if gids, err = readIDMap(dir + "/gid_map"); err != nil {
+			return 0, 0, err
+		}
 	}
 	uid, gid := 0, 0
-	for _, m := range spec.Linux.UIDMappings {
+	for _, m := range uids {
 		if m.ContainerID == 0 {
 			uid = int(m.HostID)
 		}
 	}
-	for _, m := range spec.Linux.GIDMappings {
+	for _, m := range gids {
 		if m.ContainerID == 0 {
 			gid = int(m.HostID)
 		}
 	}
-	return uid, gid
+	return uid, gid, nil
+}
+
+func readIDMap(path string) ([]specs.LinuxIDMapping, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	var maps []specs.LinuxIDMapping
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var m specs.LinuxIDMapping
+		if _, err := fmt.Sscan(line, &m.ContainerID, &m.HostID, &m.Size); err == nil {
+			maps = append(maps, m)
+		}
+	}
+	return maps, nil
 }
 
 // prepareLayer creates the container's layer and records its lowers in it,

@@ -40,12 +40,18 @@ func (r *Runtime) Status(st *State) string {
 	return StatusRunning
 }
 
-// OCIState is what `state` prints: the OCI state plus runc's extra fields.
+// OCIState is what `state` and `list` print: the OCI state plus runc's
+// extra fields. pid is always present (0 once stopped), as runc prints it.
 type OCIState struct {
-	specs.State
-	Rootfs  string    `json:"rootfs"`
-	Created time.Time `json:"created"`
-	Owner   string    `json:"owner"`
+	Version     string            `json:"ociVersion"`
+	ID          string            `json:"id"`
+	Status      string            `json:"status"`
+	Pid         int               `json:"pid"`
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs"`
+	Created     time.Time         `json:"created"`
+	Owner       string            `json:"owner"`
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
 func (st *State) ociState(status string) specs.State {
@@ -72,7 +78,11 @@ func (r *Runtime) State(id string) (*OCIState, error) {
 }
 
 func (r *Runtime) describe(st *State) *OCIState {
-	o := &OCIState{State: st.ociState(r.Status(st)), Rootfs: st.Rootfs, Created: st.Created, Owner: st.Owner}
+	h := st.ociState(r.Status(st))
+	o := &OCIState{
+		Version: h.Version, ID: h.ID, Status: string(h.Status), Pid: h.Pid, Bundle: h.Bundle,
+		Rootfs: st.Rootfs, Created: st.Created, Owner: st.Owner, Annotations: h.Annotations,
+	}
 	if st.Layer != "" {
 		o.Annotations = map[string]string{}
 		for k, v := range st.Annotations {
