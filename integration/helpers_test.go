@@ -883,3 +883,13 @@ const (
 )
 
 func ptr[T any](v T) *T { return &v }
+
+// num reads a JSON number field; -1 when it is missing or not a number
+// (never a panic: a panicking test binary skips every cleanup).
+func num(m map[string]any, k string) int {
+	v, ok := m[k].(float64)
+	if !ok {
+		return -1
+	}
+	return int(v)
+}

@@ -45,7 +45,7 @@ func TestLifecycle(t *testing.T) {
 	if st["status"] != "created" {
 		t.Errorf("after create: status %v, want created", st["status"])
 	}
-	if int(st["pid"].(float64)) != pid {
+	if num(st, "pid") != pid {
 		t.Errorf("state pid %v, pid file %d", st["pid"], pid)
 	}
 	for _, k := range []string{"ociVersion", "id", "status", "pid", "bundle", "rootfs", "created", "owner"} {
@@ -76,7 +76,7 @@ func TestLifecycle(t *testing.T) {
 	var list []map[string]any
 	if err := json.Unmarshal([]byte(lr.Stdout), &list); err != nil || len(list) != 1 {
 		t.Errorf("list --format json: %v: %s", err, lr)
-	} else if list[0]["id"] != c.id || list[0]["status"] != "created" || int(list[0]["pid"].(float64)) != pid {
+	} else if list[0]["id"] != c.id || list[0]["status"] != "created" || num(list[0], "pid") != pid {
 		t.Errorf("list --format json entry: %v", list[0])
 	}
 	if q := c.skiff("list", "-q"); strings.TrimSpace(q.Stdout) != c.id {
@@ -367,8 +367,8 @@ func TestConcurrentCreateDelete(t *testing.T) {
 		if m["status"] != "created" {
 			t.Errorf("%s: status %v", ids[i], m["status"])
 		}
-		if p, ok := m["pid"].(float64); ok {
-			pids[int(p)] = true
+		if p := num(m, "pid"); p > 0 {
+			pids[p] = true
 		}
 	}
 	lr := runSkiff(t, runOpts{}, "--root", root, "list", "-q")
