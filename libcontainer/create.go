@@ -78,6 +78,9 @@ func Create(o *CreateOptions) (*State, error) {
 	if err := checkTerminal(spec.Process.Terminal, o.ConsoleSocket, o.OnTerminal); err != nil {
 		return nil, err
 	}
+	if err := checkLSM(spec.Process); err != nil {
+		return nil, err
+	}
 	s := store{o.Root}
 	if err := os.MkdirAll(o.Root, 0o711); err != nil {
 		return nil, fmt.Errorf("create state root %q: %w", o.Root, err)
@@ -242,6 +245,7 @@ func (c *creation) talkToInit(sp *spawned, fifo *os.File) error {
 		Rootfs: o.Bundle.Rootfs, Bundle: o.Bundle.Dir,
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring,
 		OverlayData:  c.overlayData,
+		MountLabel:   effectiveMountLabel(spec),
 		CgroupMounts: cgMounts,
 		NewUserNS:    c.plan.IsNew(specs.UserNamespace),
 		NewNetNS:     c.plan.IsNew(specs.NetworkNamespace),

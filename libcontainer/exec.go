@@ -48,6 +48,9 @@ func (r *Runtime) Exec(o *ExecOptions) (int, error) {
 	if err := checkTerminal(o.Process.Terminal, o.ConsoleSocket, o.OnTerminal); err != nil {
 		return 0, err
 	}
+	if err := checkLSM(o.Process); err != nil {
+		return 0, err
+	}
 	plan, err := joinPlanOf(st)
 	if err != nil {
 		return 0, err

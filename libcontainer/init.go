@@ -32,6 +32,7 @@ type bootstrap struct {
 	NewNetNS     bool                 `json:"newNetNS,omitempty"`
 	PreserveFDs  int                  `json:"preserveFDs,omitempty"`
 	FifoFD       int                  `json:"fifoFD,omitempty"`
+	MountLabel   string               `json:"mountLabel,omitempty"`
 	HostHooks    bool                 `json:"hostHooks,omitempty"` // ask the parent to run prestart/createRuntime
 	State        specs.State          `json:"state"`
 }
@@ -156,7 +157,7 @@ func setupContainer(b *bootstrap, sock *os.File) (slave *os.File, err error) {
 	}
 	err = rootfs.Prepare(&rootfs.Config{
 		Spec: spec, Rootfs: b.Rootfs, Bundle: b.Bundle, OverlayData: b.OverlayData,
-		CgroupMounts: b.CgroupMounts, UserNS: b.NewUserNS,
+		CgroupMounts: b.CgroupMounts, UserNS: b.NewUserNS, MountLabel: b.MountLabel,
 	})
 	if err != nil {
 		return nil, err

@@ -56,6 +56,9 @@ func prepareProcess(p *specs.Process, sec *specs.LinuxSeccomp, handOff func(fd i
 			return nil, fmt.Errorf("process.oomScoreAdj: %w", err)
 		}
 	}
+	if err := applyLSMLabels(p); err != nil {
+		return nil, err
+	}
 	caps, err := capabilities.FromSpec(p.Capabilities)
 	if err != nil {
 		return nil, err

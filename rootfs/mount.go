@@ -28,6 +28,9 @@ type Config struct {
 	// UserNS: the container has its own user namespace, so device nodes
 	// are bind mounted from the host rather than created.
 	UserNS bool
+	// MountLabel is the SELinux context of the filesystems skiff mounts
+	// (empty on hosts without SELinux).
+	MountLabel string
 }
 
 // Prepare runs in the container's new mount namespace before pivot_root:
@@ -116,6 +119,9 @@ func mountEntry(c *Config, m *specs.Mount) error {
 	}
 	flags := opts.Flags &^ (unix.MS_BIND | unix.MS_REC)
 	data := opts.DataString()
+	if c.MountLabel != "" && typ != "proc" && typ != "sysfs" {
+		data = joinData(data, fmt.Sprintf("context=%q", c.MountLabel))
+	}
 	err = unix.Mount(m.Source, fdPath(target), typ, flags, data)
 	switch {
 	case err != nil && typ == "sysfs" && (errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY)):
@@ -140,6 +146,13 @@ func mountEntry(c *Config, m *specs.Mount) error {
 		}
 	}
 	return applyPropagationAndAttrs(c.Rootfs, m.Destination, opts)
+}
+
+func joinData(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "," + b
 }
 
 func withoutOption(data []string, drop string) string {
