@@ -698,6 +698,7 @@ type subreaperReport struct {
 	Pid       int               // from PidFile
 	PPid      int               // parent of Pid
 	Fds       map[string]string // fd -> link of Pid
+	Children  []string          // live children right after step 0
 	Leftovers []string          // live children after Cleanup: "pid cmdline"
 	Error     string
 }
@@ -744,6 +745,9 @@ func subreaperMain() int {
 		code, sig := runStep(argv, env)
 		rep.Codes = append(rep.Codes, code)
 		rep.Signals = append(rep.Signals, sig)
+		if i == 0 {
+			rep.Children = liveChildren(os.Getpid())
+		}
 		if i == 0 && job.PidFile != "" {
 			data, err := os.ReadFile(job.PidFile)
 			if err == nil {

@@ -509,6 +509,11 @@ func TestCreatedInitIsChildOfSubreaper(t *testing.T) {
 	if rep.Fds["0"] != "/dev/null" || rep.Fds["1"] != want || rep.Fds["2"] != want {
 		t.Errorf("the init's stdio should be the caller's (/dev/null, %s, %s): %v", want, want, rep.Fds)
 	}
+	// create returned: the init is the only process skiff left running
+	// (no intermediate process holding the caller's stdio).
+	if len(rep.Children) != 1 || !strings.HasPrefix(rep.Children[0], strconv.Itoa(rep.Pid)+" ") {
+		t.Errorf("after create the subreaper's only child should be the init %d, got %v", rep.Pid, rep.Children)
+	}
 	if len(rep.Leftovers) > 0 {
 		t.Errorf("processes left after delete --force: %v", rep.Leftovers)
 	}

@@ -389,3 +389,44 @@ func setNamespace(s *specs.Spec, typ specs.LinuxNamespaceType, path string) {
 	}
 	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: typ, Path: path})
 }
+
+// runc creates a missing cwd inside the rootfs (runc 1.1.5 here and every
+// later release); an image's WORKDIR often does not exist yet.
+func TestCwdCreatedWhenMissing(t *testing.T) {
+	t.Parallel()
+	c := newCtr(t, func(c *ctr, s *specs.Spec) {
+		s.Root.Readonly = false
+		s.Process.Cwd = "/new/work/dir"
+		shell(s, `pwd`)
+	})
+	r := c.run()
+	if r.Code != 0 || r.Stdout != "/new/work/dir\n" {
+		t.Errorf("a missing cwd should be created as runc does: %s", r)
+	}
+}
+
+func TestDevices(t *testing.T) {
+	t.Parallel()
+	c := newCtr(t, func(c *ctr, s *specs.Spec) {
+		s.Linux.Devices = append(s.Linux.Devices, specs.LinuxDevice{
+			Path: "/dev/mynull", Type: "c", Major: 1, Minor: 3, FileMode: ptr(os.FileMode(0o640)), UID: ptr(uint32(0)), GID: ptr(uint32(0)),
+		})
+		shell(s, `for d in null zero full random urandom tty mynull; do stat -c "%n %F %t:%T %a" /dev/$d; done; `+
+			`for l in ptmx fd stdin stdout stderr; do echo "/dev/$l -> $(readlink /dev/$l)"; done; `+
+			`echo x > /dev/mynull && echo mynull-writable; head -c 3 /dev/zero | wc -c`)
+	})
+	out := c.mustRun()
+	for _, want := range []string{
+		"/dev/null character special file 1:3 666", "/dev/zero character special file 1:5 666",
+		"/dev/full character special file 1:7 666", "/dev/random character special file 1:8 666",
+		"/dev/urandom character special file 1:9 666", "/dev/tty character special file 5:0 666",
+		"/dev/mynull character special file 1:3 640",
+		"/dev/ptmx -> pts/ptmx", "/dev/fd -> /proc/self/fd", "/dev/stdin -> /proc/self/fd/0",
+		"/dev/stdout -> /proc/self/fd/1", "/dev/stderr -> /proc/self/fd/2",
+		"mynull-writable", "\n3\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("/dev: want %q in\n%s", want, out)
+		}
+	}
+}
