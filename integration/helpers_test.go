@@ -1,12 +1,5 @@
 //go:build integration
 
-// Package integration runs the real skiff binary, as root, on busybox-static
-// bundles and checks what the container saw. Run with
-//
-//	make build && go test -tags integration -count=1 ./integration/
-//
-// Env: SKIFF_BINARY (default <repo>/bin/skiff), SKIFF_TEST_BUSYBOX (default
-// /bin/busybox, must be static).
 package integration
 
 import (
