@@ -182,6 +182,11 @@ func setupContainer(b *bootstrap, sock *os.File) (slave *os.File, err error) {
 	if err := rootfs.SetPropagation(spec.Linux.RootfsPropagation); err != nil {
 		return nil, err
 	}
+	// A missing cwd is created, as runc does: after pivot_root, so it can
+	// only land inside the container, and before the root turns read-only.
+	if err := os.MkdirAll(b.Process.Cwd, 0o755); err != nil {
+		return nil, fmt.Errorf("process.cwd: create %q: %w", b.Process.Cwd, err)
+	}
 	if b.Process.Terminal {
 		if slave, err = newTerminal(b.Process, sock, true); err != nil {
 			return nil, err
