@@ -177,6 +177,9 @@ func forLayer(t *testing.T, f func(t *testing.T, layer bool)) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
+			if layer {
+				requireUserXattrs(t)
+			}
 			f(t, layer)
 		})
 	}
@@ -305,4 +308,17 @@ func readUptime(t *testing.T) float64 {
 	}
 	v, _ := strconv.ParseFloat(strings.Fields(string(data))[0], 64)
 	return v
+}
+
+// requireUserXattrs skips when the test's data root cannot hold the
+// user.* xattrs a user-namespaced overlay layer needs (tmpfs before Linux
+// 6.6, as in the cgroup v2 VM): skiff refuses such a layer up front.
+func requireUserXattrs(t *testing.T) {
+	probe := filepath.Join(t.TempDir(), "xattr-probe")
+	if err := os.WriteFile(probe, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Setxattr(probe, "user.skiff.probe", []byte("1"), 0); err != nil {
+		t.Skipf("the temp dir's filesystem cannot store user xattrs (%v): no user-namespaced writable layer here", err)
+	}
 }

@@ -213,11 +213,6 @@ func (p *process) exec(preserveFDs int, handOff func(fd int) error) error {
 			return err
 		}
 	}
-	if p.lateSeccomp != nil {
-		if err := loadSeccomp(p.lateSeccomp, handOff); err != nil {
-			return err
-		}
-	}
 	// Nothing but stdio and the fds the caller asked to pass reaches the
 	// container (CVE-2024-21626).
 	if err := unix.CloseRange(uint(3+preserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
@@ -226,6 +221,14 @@ func (p *process) exec(preserveFDs int, handOff func(fd int) error) error {
 	for i := 0; i < preserveFDs; i++ {
 		if _, err := unix.FcntlInt(uintptr(3+i), unix.F_SETFD, 0); err != nil && !errors.Is(err, unix.EBADF) {
 			return fmt.Errorf("pass fd %d: %w", 3+i, err)
+		}
+	}
+	// Last, so the filter sees as few of our own syscalls as possible
+	// (close_range above is one a profile may well not allow). Every fd
+	// the load itself makes is close-on-exec.
+	if p.lateSeccomp != nil {
+		if err := loadSeccomp(p.lateSeccomp, handOff); err != nil {
+			return err
 		}
 	}
 	err := unix.Exec(p.path, p.spec.Args, p.spec.Env)
