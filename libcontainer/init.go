@@ -96,7 +96,7 @@ func runInit(sock *os.File) error {
 		}
 		sec = nil
 	}
-	proc, err := prepareProcess(b.Process, sec, handOff)
+	proc, err := prepareProcess(b.Process, sec, handOff, b.PreserveFDs)
 	if err != nil {
 		return err
 	}

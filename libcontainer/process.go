@@ -39,8 +39,13 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // so it happens here before the capabilities are dropped; with it, it is
 // left for exec. A filter with a notify listener is loaded while the sync
 // socket is still open (handOff sends its fd to the parent).
-func prepareProcess(p *specs.Process, sec *specs.LinuxSeccomp, handOff func(fd int) error) (*process, error) {
+func prepareProcess(p *specs.Process, sec *specs.LinuxSeccomp, handOff func(fd int) error, preserveFDs int) (*process, error) {
 	proc := &process{spec: p}
+	// Mark inherited fds close-on-exec now, before any seccomp filter
+	// exists; exec repeats it for anything opened since.
+	if err := closeInheritedFDs(3 + preserveFDs); err != nil {
+		return nil, err
+	}
 	if seccomp.Configured(sec) {
 		if err := seccomp.Validate(sec); err != nil {
 			return nil, fmt.Errorf("linux.seccomp: %w", err)
@@ -215,8 +220,8 @@ func (p *process) exec(preserveFDs int, handOff func(fd int) error) error {
 	}
 	// Nothing but stdio and the fds the caller asked to pass reaches the
 	// container (CVE-2024-21626).
-	if err := unix.CloseRange(uint(3+preserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		return fmt.Errorf("close inherited fds: %w", err)
+	if err := closeInheritedFDs(3 + preserveFDs); err != nil {
+		return err
 	}
 	for i := 0; i < preserveFDs; i++ {
 		if _, err := unix.FcntlInt(uintptr(3+i), unix.F_SETFD, 0); err != nil && !errors.Is(err, unix.EBADF) {
@@ -233,4 +238,28 @@ func (p *process) exec(preserveFDs int, handOff func(fd int) error) error {
 	}
 	err := unix.Exec(p.path, p.spec.Args, p.spec.Env)
 	return fmt.Errorf("exec %q: %w", p.path, err)
+}
+
+// closeInheritedFDs marks every fd from first on close-on-exec. close_range
+// is one syscall; where it is missing or a seccomp profile forbids it,
+// walk /proc/self/fd instead.
+func closeInheritedFDs(first int) error {
+	if err := unix.CloseRange(uint(first), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err == nil {
+		return nil
+	}
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("close inherited fds: %w", err)
+	}
+	for _, e := range entries {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd < first {
+			continue
+		}
+		// The directory's own fd is gone by now: EBADF is fine.
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil && err != unix.EBADF {
+			return fmt.Errorf("close inherited fd %d: %w", fd, err)
+		}
+	}
+	return nil
 }

@@ -136,7 +136,10 @@ func (s *Sets) Apply() error {
 		if s.Ambient&(1<<uint(c)) == 0 {
 			continue
 		}
-		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c), 0, 0); err != nil {
+		// The kernel refuses an ambient capability that is not also
+		// permitted and inheritable; runc's default spec asks for such
+		// ones, and runc goes on without them. So do we.
+		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c), 0, 0); err != nil && err != unix.EPERM {
 			return fmt.Errorf("raise ambient capability %s: %w", names[c], err)
 		}
 	}
