@@ -23,8 +23,8 @@ func (m *manager) setMemory(r *specs.LinuxResources) error {
 	if mem.Kernel != nil {
 		m.warn("linux.resources.memory.kernel is ignored: current kernels have no kernel memory limit")
 	}
-	if mem.KernelTCP != nil {
-		m.warn("linux.resources.memory.kernelTCP is ignored: current kernels have no kernel TCP memory limit")
+	if mem.KernelTCP != nil && !m.setKernelTCP(*mem.KernelTCP) {
+		m.warn("linux.resources.memory.kernelTCP is ignored: this kernel has no kernel TCP memory limit")
 	}
 	if !memorySet(mem) {
 		return nil
@@ -170,4 +170,15 @@ func boolDigit(b bool) string {
 		return "1"
 	}
 	return "0"
+}
+
+// setKernelTCP writes the v1 TCP buffer limit where the kernel still has
+// it (memory.kmem.tcp.limit_in_bytes survived the removal of the other
+// kmem limits); it reports whether it could.
+func (m *manager) setKernelTCP(limit int64) bool {
+	l, v2, err := m.need("memory", "memory")
+	if err != nil || v2 || !exists(l.dir, "memory.kmem.tcp.limit_in_bytes") {
+		return false
+	}
+	return setField("memory.kernelTCP", l.dir, "memory.kmem.tcp.limit_in_bytes", strconv.FormatInt(limit, 10)) == nil
 }

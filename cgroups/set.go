@@ -24,6 +24,7 @@ func (m *manager) Set(r *specs.LinuxResources) error {
 		// Still a Set: a fresh container gets its device rules.
 		r = &specs.LinuxResources{}
 	}
+	r = withoutZeroWeights(r)
 	steps := []func(*specs.LinuxResources) error{
 		m.setCpuset, // before cpu: cpu limits may depend on the cpus available
 		m.setMemory,
@@ -82,4 +83,27 @@ func (m *manager) need(field, controller string) (*leaf, bool, error) {
 		return nil, false, fieldErr(field, fmt.Errorf("%w: the host has no %s cgroup controller (neither a v1 hierarchy nor in cgroup2)", ErrNotSupported, controller))
 	}
 	return l, v2, nil
+}
+
+// withoutZeroWeights treats a weight or share of 0 as "not set": 0 is not
+// a valid value for any of them, and Docker sends blockIO.weight 0 and
+// cpu.shares 0 for every container (on hosts that may lack the file).
+func withoutZeroWeights(r *specs.LinuxResources) *specs.LinuxResources {
+	out := *r
+	if b := r.BlockIO; b != nil && ((b.Weight != nil && *b.Weight == 0) || (b.LeafWeight != nil && *b.LeafWeight == 0)) {
+		bio := *b
+		if bio.Weight != nil && *bio.Weight == 0 {
+			bio.Weight = nil
+		}
+		if bio.LeafWeight != nil && *bio.LeafWeight == 0 {
+			bio.LeafWeight = nil
+		}
+		out.BlockIO = &bio
+	}
+	if c := r.CPU; c != nil && c.Shares != nil && *c.Shares == 0 {
+		cpu := *c
+		cpu.Shares = nil
+		out.CPU = &cpu
+	}
+	return &out
 }

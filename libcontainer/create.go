@@ -162,7 +162,7 @@ func (c *creation) run() error {
 	}
 	// Always: even without resources this installs the default device
 	// rules (deny all but the standard nodes).
-	if err := c.cg.Set(spec.Linux.Resources); err != nil {
+	if err := c.cg.Set(withDeviceNodes(spec.Linux.Resources, spec.Linux.Devices)); err != nil {
 		return fmt.Errorf("linux.resources: %w", err)
 	}
 	for _, w := range c.cg.Warnings() {
@@ -277,7 +277,7 @@ func (c *creation) talkToInit(sp *spawned, fifo *os.File) error {
 		return err
 	}
 	crashPoint("after-mounts")
-	if err := setRlimits(sp.pid, spec.Process.Rlimits); err != nil {
+	if err := setRlimits(sp.pid, spec.Process.Rlimits, o.Log); err != nil {
 		return err
 	}
 	if err := writeMsg(sp.sync, message{Type: msgRun}); err != nil {
@@ -296,16 +296,25 @@ func (c *creation) talkToInit(sp *spawned, fifo *os.File) error {
 }
 
 // setRlimits sets the limits from the runtime's side: raising a hard limit
-// needs privileges the init lacks inside a user namespace.
-func setRlimits(pid int, rlimits []specs.POSIXRlimit) error {
+// needs privileges the init lacks inside a user namespace. A hard limit
+// above what this runtime may grant (no CAP_SYS_RESOURCE) is lowered to
+// the runtime's own hard limit with a warning: engines ask for more than
+// many hosts allow (Podman: open files 1048576), and their containers
+// should still run.
+func setRlimits(pid int, rlimits []specs.POSIXRlimit, log Logger) error {
 	for _, rl := range rlimits {
+		res := bundle.RlimitTypes[rl.Type]
 		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
-		if err := unix.Prlimit(pid, bundle.RlimitTypes[rl.Type], &lim, nil); err != nil {
-			if errors.Is(err, unix.EPERM) {
-				var cur unix.Rlimit
-				unix.Getrlimit(bundle.RlimitTypes[rl.Type], &cur)
-				return fmt.Errorf("process.rlimits: %s hard limit %d is above this host's limit %d, and skiff may not raise it (no CAP_SYS_RESOURCE)", rl.Type, rl.Hard, cur.Max)
+		err := unix.Prlimit(pid, res, &lim, nil)
+		if errors.Is(err, unix.EPERM) {
+			var own unix.Rlimit
+			if gerr := unix.Prlimit(0, res, nil, &own); gerr == nil && rl.Hard > own.Max {
+				lim = unix.Rlimit{Cur: min(rl.Soft, own.Max), Max: own.Max}
+				log.Warnf("process.rlimits: %s hard limit %d is above this host's %d, which skiff may not raise (no CAP_SYS_RESOURCE): using %d/%d", rl.Type, rl.Hard, own.Max, lim.Cur, lim.Max)
+				err = unix.Prlimit(pid, res, &lim, nil)
 			}
+		}
+		if err != nil {
 			return fmt.Errorf("process.rlimits: set %s: %w", rl.Type, err)
 		}
 	}
@@ -382,4 +391,30 @@ func writePidFile(path string, pid int) error {
 		return fmt.Errorf("write pid file: %w", err)
 	}
 	return nil
+}
+
+// withDeviceNodes allows, after the config's own rules, every device node
+// the config asks skiff to create (as runc does): a node in /dev the
+// device controller refuses would be useless, and mknod would fail.
+func withDeviceNodes(r *specs.LinuxResources, devices []specs.LinuxDevice) *specs.LinuxResources {
+	if len(devices) == 0 {
+		return r
+	}
+	out := &specs.LinuxResources{}
+	if r != nil {
+		*out = *r
+	}
+	out.Devices = append([]specs.LinuxDeviceCgroup(nil), out.Devices...)
+	for _, d := range devices {
+		typ := d.Type
+		switch typ {
+		case "p":
+			continue // fifos are not device-controlled
+		case "u":
+			typ = "c"
+		}
+		major, minor := d.Major, d.Minor
+		out.Devices = append(out.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: typ, Major: &major, Minor: &minor, Access: "rwm"})
+	}
+	return out
 }

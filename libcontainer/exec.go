@@ -105,7 +105,7 @@ func (r *Runtime) driveExec(sp *spawned, o *ExecOptions, st *State) error {
 	if _, err := expectMsgOr(sp.sync, msgReady, onPty); err != nil {
 		return err
 	}
-	if err := setRlimits(sp.pid, o.Process.Rlimits); err != nil {
+	if err := setRlimits(sp.pid, o.Process.Rlimits, r.Log); err != nil {
 		return err
 	}
 	if err := writeMsg(sp.sync, message{Type: msgRun}); err != nil {

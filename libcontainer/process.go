@@ -50,11 +50,6 @@ func prepareProcess(p *specs.Process, sec *specs.LinuxSeccomp, handOff func(fd i
 		if err := seccomp.Validate(sec); err != nil {
 			return nil, fmt.Errorf("linux.seccomp: %w", err)
 		}
-		if p.NoNewPrivileges {
-			proc.lateSeccomp = sec
-		} else if err := loadSeccomp(sec, handOff); err != nil {
-			return nil, err
-		}
 	}
 	if p.OOMScoreAdj != nil {
 		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*p.OOMScoreAdj)), 0); err != nil {
@@ -74,14 +69,13 @@ func prepareProcess(p *specs.Process, sec *specs.LinuxSeccomp, handOff func(fd i
 	if err := setUser(p.User); err != nil {
 		return nil, err
 	}
-	if err := caps.Apply(); err != nil {
-		return nil, fmt.Errorf("process.capabilities: %w", err)
-	}
 	if p.User.Umask != nil {
 		unix.Umask(int(*p.User.Umask))
 	} else {
 		unix.Umask(0o022)
 	}
+	// cwd and the executable are checked before any filter exists: a
+	// profile need not allow getcwd or access.
 	if err := enterCwd(p.Cwd); err != nil {
 		return nil, err
 	}
@@ -90,6 +84,24 @@ func prepareProcess(p *specs.Process, sec *specs.LinuxSeccomp, handOff func(fd i
 		return nil, err
 	}
 	proc.path = path
+	if seccomp.Configured(sec) {
+		if p.NoNewPrivileges {
+			proc.lateSeccomp = sec
+		} else {
+			// Without no_new_privs the kernel wants CAP_SYS_ADMIN in
+			// effect, which the switch of user cleared; it is still
+			// permitted until the final sets are applied below.
+			if err := capabilities.RaiseEffective(); err != nil {
+				return nil, fmt.Errorf("linux.seccomp: %w", err)
+			}
+			if err := loadSeccomp(sec, handOff); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := caps.Apply(); err != nil {
+		return nil, fmt.Errorf("process.capabilities: %w", err)
+	}
 	return proc, nil
 }
 
@@ -184,7 +196,8 @@ func findExecutable(arg0 string, env []string) (string, error) {
 			return candidate, nil
 		}
 	}
-	return "", fmt.Errorf("process.args[0]: executable %q not found in $PATH", arg0)
+	// Engines map this wording (Go's and runc's) to exit status 127.
+	return "", fmt.Errorf("exec: %q: executable file not found in $PATH", arg0)
 }
 
 func checkExecutable(path string) error {
@@ -201,10 +214,16 @@ func checkExecutable(path string) error {
 // exec applies the last settings and replaces the init with the process.
 func (p *process) exec(preserveFDs int, handOff func(fd int) error) error {
 	for _, rl := range p.spec.Rlimits {
-		lim := syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard}
-		// syscall.Setrlimit (not unix) so the Go runtime forgets the
-		// open-files limit it saved at start and does not restore it at exec.
-		if err := syscall.Setrlimit(bundle.RlimitTypes[rl.Type], &lim); err != nil {
+		// The runtime set the limits (possibly lowered to what the host
+		// allows). Setting them again, to the same values, through
+		// syscall.Setrlimit makes the Go runtime forget the open-files
+		// limit it saved at start, which it would restore at exec.
+		var lim syscall.Rlimit
+		res := bundle.RlimitTypes[rl.Type]
+		if err := syscall.Getrlimit(res, &lim); err != nil {
+			return fmt.Errorf("process.rlimits: get %s: %w", rl.Type, err)
+		}
+		if err := syscall.Setrlimit(res, &lim); err != nil {
 			return fmt.Errorf("process.rlimits: set %s: %w", rl.Type, err)
 		}
 	}

@@ -145,3 +145,18 @@ func (s *Sets) Apply() error {
 	}
 	return nil
 }
+
+// RaiseEffective makes the calling thread's effective set equal to its
+// permitted set.
+func RaiseEffective() error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("get capabilities: %w", err)
+	}
+	data[0].Effective, data[1].Effective = data[0].Permitted, data[1].Permitted
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("raise effective capabilities: %w", err)
+	}
+	return nil
+}

@@ -70,6 +70,17 @@ func addRule(filter *libseccomp.ScmpFilter, defAct libseccomp.ScmpAction, name s
 	if err != nil {
 		return nil
 	}
+	err = addRuleNr(filter, nr, act, args)
+	if err != nil && nr < 0 {
+		// A pseudo-syscall number: the call exists on some architecture
+		// but not the native one (getegid32 on x86_64), and on none of
+		// the filter's: there is nothing to filter.
+		return nil
+	}
+	return err
+}
+
+func addRuleNr(filter *libseccomp.ScmpFilter, nr libseccomp.ScmpSyscall, act libseccomp.ScmpAction, args []specs.LinuxSeccompArg) error {
 	if len(args) == 0 {
 		if err := filter.AddRule(nr, act); err != nil {
 			return fmt.Errorf("add rule: %w", err)
