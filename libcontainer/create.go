@@ -101,6 +101,7 @@ func Create(o *CreateOptions) (*State, error) {
 	st := &State{
 		ID: o.ID, Bundle: o.Bundle.Dir, Rootfs: o.Bundle.Rootfs, Created: time.Now().UTC(),
 		Phase: StatusCreating, Config: spec, Annotations: spec.Annotations,
+		HostMounts: !plan.Has(specs.MountNamespace),
 	}
 	c := &creation{o: o, s: s, st: st, plan: plan}
 	if err := c.run(); err != nil {
@@ -111,9 +112,6 @@ func Create(o *CreateOptions) (*State, error) {
 }
 
 func checkPlan(spec *specs.Spec, plan namespaces.Plan) error {
-	if !plan.Has(specs.MountNamespace) {
-		return errors.New("linux.namespaces: a mount namespace is required")
-	}
 	if spec.Hostname != "" && !plan.Has(specs.UTSNamespace) {
 		return errors.New("hostname: setting a hostname needs a uts namespace")
 	}
@@ -246,6 +244,7 @@ func (c *creation) talkToInit(sp *spawned, fifo *os.File) error {
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring,
 		OverlayData:  c.overlayData,
 		MountLabel:   effectiveMountLabel(spec),
+		HostMountNS:  !c.plan.Has(specs.MountNamespace),
 		CgroupMounts: cgMounts,
 		NewUserNS:    c.plan.IsNew(specs.UserNamespace),
 		NewNetNS:     c.plan.IsNew(specs.NetworkNamespace),
@@ -365,6 +364,11 @@ func (c *creation) rollback() {
 		}
 		if err := c.cg.Destroy(); err != nil {
 			c.o.Log.Warnf("remove cgroup: %v", err)
+		}
+	}
+	if c.st.HostMounts {
+		if err := rootfs.UnmountUnder(c.st.Rootfs); err != nil {
+			c.o.Log.Warnf("%v", err)
 		}
 	}
 	if c.layer != nil {

@@ -32,6 +32,7 @@ type bootstrap struct {
 	NewNetNS     bool                 `json:"newNetNS,omitempty"`
 	PreserveFDs  int                  `json:"preserveFDs,omitempty"`
 	FifoFD       int                  `json:"fifoFD,omitempty"`
+	HostMountNS  bool                 `json:"hostMountNS,omitempty"`
 	MountLabel   string               `json:"mountLabel,omitempty"`
 	HostHooks    bool                 `json:"hostHooks,omitempty"` // ask the parent to run prestart/createRuntime
 	State        specs.State          `json:"state"`
@@ -158,6 +159,7 @@ func setupContainer(b *bootstrap, sock *os.File) (slave *os.File, err error) {
 	err = rootfs.Prepare(&rootfs.Config{
 		Spec: spec, Rootfs: b.Rootfs, Bundle: b.Bundle, OverlayData: b.OverlayData,
 		CgroupMounts: b.CgroupMounts, UserNS: b.NewUserNS, MountLabel: b.MountLabel,
+		HostMountNS: b.HostMountNS,
 	})
 	if err != nil {
 		return nil, err
@@ -176,7 +178,12 @@ func setupContainer(b *bootstrap, sock *os.File) (slave *os.File, err error) {
 			return nil, err
 		}
 	}
-	if err := rootfs.PivotRoot(b.Rootfs, b.NoPivot); err != nil {
+	if b.HostMountNS {
+		err = rootfs.Chroot(b.Rootfs)
+	} else {
+		err = rootfs.PivotRoot(b.Rootfs, b.NoPivot)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if err := rootfs.SetPropagation(spec.Linux.RootfsPropagation); err != nil {

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-runtime/skiff/cgroups"
+	"github.com/skiff-runtime/skiff/rootfs"
 	"github.com/skiff-runtime/skiff/rootfs/layer"
 )
 
@@ -323,6 +324,11 @@ func (r *Runtime) Delete(id string, force, keepLayer bool) error {
 			waitCgroupEmpty(cg)
 		}
 		if err := cg.Destroy(); err != nil {
+			return fmt.Errorf("delete %q: %w", id, err)
+		}
+	}
+	if st.HostMounts {
+		if err := rootfs.UnmountUnder(st.Rootfs); err != nil {
 			return fmt.Errorf("delete %q: %w", id, err)
 		}
 	}

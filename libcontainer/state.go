@@ -42,6 +42,9 @@ type State struct {
 	// running. The status shown is derived from it and the process.
 	Phase       string            `json:"phase"`
 	CgroupPaths map[string]string `json:"cgroupPaths,omitempty"`
+	// HostMounts: the container has no mount namespace of its own, so its
+	// mounts live in the host's under Rootfs and delete removes them.
+	HostMounts bool `json:"hostMounts,omitempty"`
 	// Layer is the writable layer's directory, when the container has one.
 	Layer       string            `json:"layer,omitempty"`
 	Config      *specs.Spec       `json:"config"`

@@ -28,6 +28,10 @@ type Config struct {
 	// UserNS: the container has its own user namespace, so device nodes
 	// are bind mounted from the host rather than created.
 	UserNS bool
+	// HostMountNS: the container shares the host's mount namespace (its
+	// config has none), so its mounts are made in the host's, under the
+	// rootfs, and must be removed by delete.
+	HostMountNS bool
 	// MountLabel is the SELinux context of the filesystems skiff mounts
 	// (empty on hosts without SELinux).
 	MountLabel string
@@ -37,15 +41,19 @@ type Config struct {
 // it makes the root a mount point, then mounts every entry of the spec, in
 // order, and populates /dev.
 func Prepare(c *Config) error {
-	prop := uintptr(unix.MS_SLAVE | unix.MS_REC)
-	if p := c.Spec.Linux.RootfsPropagation; p != "" {
-		prop = propagationOptions[p]
-	}
-	if err := unix.Mount("", "/", "", prop, ""); err != nil {
-		return fmt.Errorf("set propagation of / to %q: %w", c.Spec.Linux.RootfsPropagation, err)
-	}
-	if err := makeParentPrivate(c.Rootfs); err != nil {
-		return err
+	// In the host's own mount namespace (a config without one) nothing may
+	// touch the propagation of the host's mounts.
+	if !c.HostMountNS {
+		prop := uintptr(unix.MS_SLAVE | unix.MS_REC)
+		if p := c.Spec.Linux.RootfsPropagation; p != "" {
+			prop = propagationOptions[p]
+		}
+		if err := unix.Mount("", "/", "", prop, ""); err != nil {
+			return fmt.Errorf("set propagation of / to %q: %w", c.Spec.Linux.RootfsPropagation, err)
+		}
+		if err := makeParentPrivate(c.Rootfs); err != nil {
+			return err
+		}
 	}
 	if c.OverlayData != "" {
 		if err := unix.Mount("overlay", c.Rootfs, "overlay", 0, c.OverlayData); err != nil {

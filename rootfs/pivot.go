@@ -73,3 +73,32 @@ func SetPropagation(p string) error {
 	}
 	return nil
 }
+
+// Chroot enters rootfs without moving any mount: for a container in the
+// host's mount namespace, where pivot_root or a move of / would change the
+// host itself.
+func Chroot(rootfs string) error {
+	if err := unix.Chroot(rootfs); err != nil {
+		return fmt.Errorf("chroot %q: %w", rootfs, err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("chdir /: %w", err)
+	}
+	return nil
+}
+
+// UnmountUnder detaches every mount at or below dir (deepest first): the
+// cleanup of a container that mounted in the host's mount namespace.
+func UnmountUnder(dir string) error {
+	mps, err := mountPointsUnder(dir)
+	if err != nil {
+		return err
+	}
+	var first error
+	for i := len(mps) - 1; i >= 0; i-- {
+		if err := unix.Unmount(mps[i], unix.MNT_DETACH); err != nil && err != unix.EINVAL && err != unix.ENOENT && first == nil {
+			first = fmt.Errorf("unmount %q: %w", mps[i], err)
+		}
+	}
+	return first
+}
