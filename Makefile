@@ -18,13 +18,19 @@ test-unit:
 	$(GO) test -count=1 ./...
 
 # The whole suite, as CI runs it (root).
-test: build test-unit test-integration test-vm
+test: build test-unit test-integration test-vm conformance
 
 test-integration: build
 	@[ "$$(id -u)" = 0 ] || { echo "test-integration needs root"; exit 1; }
 	SKIFF_BINARY=$(CURDIR)/$(BIN) timeout $(BUDGET_INTEGRATION) $(GO) test -tags integration -count=1 -timeout $(BUDGET_INTEGRATION)s ./integration/
 
 include integration/vm/Makefile.inc
+include integration/bench/Makefile.inc
+
+# runtime-tools v0.9.0 validation against bin/skiff (root); see
+# integration/conformance/README.md.
+conformance: build
+	RUNTIME=$(CURDIR)/$(BIN) integration/conformance/run.sh
 
 # What tests and the demo need from Debian.
 deps:

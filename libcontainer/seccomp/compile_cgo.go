@@ -70,14 +70,33 @@ func addRule(filter *libseccomp.ScmpFilter, defAct libseccomp.ScmpAction, name s
 	if err != nil {
 		return nil
 	}
-	err = addRuleNr(filter, nr, act, args)
-	if err != nil && nr < 0 {
+	if nr < 0 && !onAnyArch(filter, name) {
 		// A pseudo-syscall number: the call exists on some architecture
-		// but not the native one (getegid32 on x86_64), and on none of
-		// the filter's: there is nothing to filter.
+		// but on none of the filter's (getegid32 on an x86_64-only
+		// filter): there is nothing to filter. Asking libseccomp anyway
+		// fails, and leaves 2.5.x unable to add the next rule.
 		return nil
 	}
-	return err
+	return addRuleNr(filter, nr, act, args)
+}
+
+// onAnyArch reports whether name is a real syscall on an architecture of
+// the filter.
+func onAnyArch(filter *libseccomp.ScmpFilter, name string) bool {
+	archs := []libseccomp.ScmpArch{libseccomp.ArchX86, libseccomp.ArchAMD64, libseccomp.ArchX32,
+		libseccomp.ArchARM, libseccomp.ArchARM64, libseccomp.ArchMIPS, libseccomp.ArchMIPS64,
+		libseccomp.ArchMIPS64N32, libseccomp.ArchMIPSEL, libseccomp.ArchMIPSEL64, libseccomp.ArchMIPSEL64N32,
+		libseccomp.ArchPPC, libseccomp.ArchPPC64, libseccomp.ArchPPC64LE, libseccomp.ArchS390,
+		libseccomp.ArchS390X, libseccomp.ArchRISCV64}
+	for _, a := range archs {
+		if present, err := filter.IsArchPresent(a); err != nil || !present {
+			continue
+		}
+		if nr, err := libseccomp.GetSyscallFromNameByArch(name, a); err == nil && nr >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func addRuleNr(filter *libseccomp.ScmpFilter, nr libseccomp.ScmpSyscall, act libseccomp.ScmpAction, args []specs.LinuxSeccompArg) error {
