@@ -70,6 +70,16 @@ func runInit(sock *os.File) error {
 	if b == nil {
 		return errors.New("sync: empty bootstrap")
 	}
+	var sec *specs.LinuxSeccomp
+	if b.Spec != nil && b.Spec.Linux != nil {
+		sec = b.Spec.Linux.Seccomp
+	}
+	// Compiled now, installed later: the parent applies the container's
+	// rlimits (RLIMIT_AS...) after `ready`, and compiling allocates.
+	filter, err := seccomp.Compile(sec)
+	if err != nil {
+		return fmt.Errorf("linux.seccomp: %w", err)
+	}
 	var slave *os.File
 	if b.Mode == "create" {
 		slave, err = setupContainer(b, sock)
@@ -84,20 +94,16 @@ func runInit(sock *os.File) error {
 	if err != nil {
 		return err
 	}
-	var sec *specs.LinuxSeccomp
-	if b.Spec != nil && b.Spec.Linux != nil {
-		sec = b.Spec.Linux.Seccomp
-	}
 	handOff := func(fd int) error { return handOffSeccompFD(sock, fd) }
 	if b.Mode == "create" && seccomp.UsesNotify(sec) && b.Process.NoNewPrivileges {
 		// The socket closes before start: load now, while it can carry
 		// the notify fd, rather than just before execve.
-		if err := loadSeccomp(sec, handOff); err != nil {
+		if err := loadSeccomp(filter, handOff); err != nil {
 			return err
 		}
-		sec = nil
+		filter = nil
 	}
-	proc, err := prepareProcess(b.Process, sec, handOff, b.PreserveFDs)
+	proc, err := prepareProcess(b.Process, filter, handOff, b.PreserveFDs)
 	if err != nil {
 		return err
 	}

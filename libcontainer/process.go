@@ -23,7 +23,7 @@ type process struct {
 	path string // resolved args[0]
 	// lateSeccomp is loaded as the last step before execve (the config
 	// sets noNewPrivileges, so no privilege is needed for it).
-	lateSeccomp *specs.LinuxSeccomp
+	lateSeccomp *seccomp.Filter
 	// terminal is the pty slave, when the process has a terminal.
 	terminal *os.File
 }
@@ -39,17 +39,12 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // so it happens here before the capabilities are dropped; with it, it is
 // left for exec. A filter with a notify listener is loaded while the sync
 // socket is still open (handOff sends its fd to the parent).
-func prepareProcess(p *specs.Process, sec *specs.LinuxSeccomp, handOff func(fd int) error, preserveFDs int) (*process, error) {
+func prepareProcess(p *specs.Process, filter *seccomp.Filter, handOff func(fd int) error, preserveFDs int) (*process, error) {
 	proc := &process{spec: p}
 	// Mark inherited fds close-on-exec now, before any seccomp filter
 	// exists; exec repeats it for anything opened since.
 	if err := closeInheritedFDs(3 + preserveFDs); err != nil {
 		return nil, err
-	}
-	if seccomp.Configured(sec) {
-		if err := seccomp.Validate(sec); err != nil {
-			return nil, fmt.Errorf("linux.seccomp: %w", err)
-		}
 	}
 	if p.OOMScoreAdj != nil {
 		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*p.OOMScoreAdj)), 0); err != nil {
@@ -84,9 +79,9 @@ func prepareProcess(p *specs.Process, sec *specs.LinuxSeccomp, handOff func(fd i
 		return nil, err
 	}
 	proc.path = path
-	if seccomp.Configured(sec) {
+	if filter != nil {
 		if p.NoNewPrivileges {
-			proc.lateSeccomp = sec
+			proc.lateSeccomp = filter
 		} else {
 			// Without no_new_privs the kernel wants CAP_SYS_ADMIN in
 			// effect, which the switch of user cleared; it is still
@@ -94,7 +89,7 @@ func prepareProcess(p *specs.Process, sec *specs.LinuxSeccomp, handOff func(fd i
 			if err := capabilities.RaiseEffective(); err != nil {
 				return nil, fmt.Errorf("linux.seccomp: %w", err)
 			}
-			if err := loadSeccomp(sec, handOff); err != nil {
+			if err := loadSeccomp(filter, handOff); err != nil {
 				return nil, err
 			}
 		}
@@ -105,8 +100,8 @@ func prepareProcess(p *specs.Process, sec *specs.LinuxSeccomp, handOff func(fd i
 	return proc, nil
 }
 
-func loadSeccomp(sec *specs.LinuxSeccomp, handOff func(fd int) error) error {
-	fd, err := seccomp.Load(sec)
+func loadSeccomp(filter *seccomp.Filter, handOff func(fd int) error) error {
+	fd, err := filter.Load()
 	if err != nil {
 		return fmt.Errorf("linux.seccomp: %w", err)
 	}

@@ -25,21 +25,48 @@ const bpfMaxInsns = 4096
 // See the package documentation for the thread, no_new_privs and ordering
 // rules the caller must follow.
 func Load(cfg *specs.LinuxSeccomp) (int, error) {
+	f, err := Compile(cfg)
+	if err != nil {
+		return -1, err
+	}
+	return f.Load()
+}
+
+// Filter is a compiled filter, ready to install.
+type Filter struct {
+	bits uint
+	prog []unix.SockFilter
+}
+
+// Compile validates and compiles cfg without installing anything (nil for
+// a nil or empty cfg). The container init compiles before the container's
+// rlimits apply: libseccomp allocates, and an RLIMIT_AS meant for the
+// container's process would starve it.
+func Compile(cfg *specs.LinuxSeccomp) (*Filter, error) {
 	if !Configured(cfg) {
-		return -1, nil
+		return nil, nil
 	}
 	if err := Validate(cfg); err != nil {
-		return -1, err
+		return nil, err
 	}
 	bits, err := loadFlags(cfg)
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
 	prog, err := compile(cfg)
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
-	return setFilter(bits, prog)
+	return &Filter{bits: bits, prog: prog}, nil
+}
+
+// Load installs the filter (see the package Load); a nil Filter installs
+// nothing and returns -1.
+func (f *Filter) Load() (int, error) {
+	if f == nil {
+		return -1, nil
+	}
+	return setFilter(f.bits, f.prog)
 }
 
 // loadFlags works out the seccomp(2) flags for cfg, refusing flags the
