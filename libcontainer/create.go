@@ -190,16 +190,15 @@ func (c *creation) run() error {
 	}
 	extra = append(extra, fifo)
 	sp, err := spawn(spawnRequest{
-		plan:          c.plan,
-		timeNS:        timensOffsets(spec.Linux.TimeOffsets),
-		uidMap:        spec.Linux.UIDMappings,
-		gidMap:        spec.Linux.GIDMappings,
-		stdin:         o.Stdin,
-		stdout:        o.Stdout,
-		stderr:        o.Stderr,
-		extraFiles:    extra,
-		placeInCgroup: c.cg.Apply,
-		afterStart:    func() { crashPoint("after-init") },
+		plan:       c.plan.WithoutNew(unix.CLONE_NEWCGROUP),
+		timeNS:     timensOffsets(spec.Linux.TimeOffsets),
+		uidMap:     spec.Linux.UIDMappings,
+		gidMap:     spec.Linux.GIDMappings,
+		stdin:      o.Stdin,
+		stdout:     o.Stdout,
+		stderr:     o.Stderr,
+		extraFiles: extra,
+		afterStart: func() { crashPoint("after-init") },
 	})
 	if err != nil {
 		return err
@@ -248,6 +247,7 @@ func (c *creation) talkToInit(sp *spawned, fifo *os.File) error {
 		CgroupMounts: cgMounts,
 		NewUserNS:    c.plan.IsNew(specs.UserNamespace),
 		NewNetNS:     c.plan.IsNew(specs.NetworkNamespace),
+		NewCgroupNS:  c.plan.IsNew(specs.CgroupNamespace),
 		PreserveFDs:  o.PreserveFDs,
 		FifoFD:       3 + o.PreserveFDs,
 		HostHooks:    hostHooks,
@@ -276,6 +276,13 @@ func (c *creation) talkToInit(sp *spawned, fifo *os.File) error {
 		return err
 	}
 	crashPoint("after-mounts")
+	// The init joins the container's cgroup only now: the pages its Go
+	// runtime used so far stay charged to the runtime's own cgroup, so
+	// the container's limits count the container, not skiff. The limits
+	// are in force before the user's process runs anything.
+	if err := c.cg.Apply(sp.pid); err != nil {
+		return fmt.Errorf("join cgroup: %w", err)
+	}
 	if err := setRlimits(sp.pid, spec.Process.Rlimits, o.Log); err != nil {
 		return err
 	}

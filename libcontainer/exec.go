@@ -66,9 +66,6 @@ func (r *Runtime) Exec(o *ExecOptions) (int, error) {
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
 	}
 	req := spawnRequest{plan: plan, stdin: o.Stdin, stdout: o.Stdout, stderr: o.Stderr, extraFiles: extra}
-	if cg != nil {
-		req.placeInCgroup = cg.Apply
-	}
 	// The init must still be the process we started when we open its
 	// namespaces, or we would join whatever reused its pid.
 	if !st.alive() {
@@ -79,7 +76,7 @@ func (r *Runtime) Exec(o *ExecOptions) (int, error) {
 		return 0, fmt.Errorf("exec in %q: %w", o.ID, err)
 	}
 	defer sp.sync.Close()
-	if err := r.driveExec(sp, o, st); err != nil {
+	if err := r.driveExec(sp, o, st, cg); err != nil {
 		killAndWait(sp.pid, processStartTime(sp.pid))
 		return 0, fmt.Errorf("exec in %q: %w", o.ID, err)
 	}
@@ -96,7 +93,7 @@ func (r *Runtime) Exec(o *ExecOptions) (int, error) {
 	return sp.pid, nil
 }
 
-func (r *Runtime) driveExec(sp *spawned, o *ExecOptions, st *State) error {
+func (r *Runtime) driveExec(sp *spawned, o *ExecOptions, st *State, cg cgroups.Manager) error {
 	b := &bootstrap{Mode: "exec", Spec: st.Config, Process: o.Process, PreserveFDs: o.PreserveFDs, State: st.ociState(StatusRunning)}
 	if err := writeMsg(sp.sync, message{Type: msgBootstrap, Bootstrap: b}); err != nil {
 		return err
@@ -104,6 +101,12 @@ func (r *Runtime) driveExec(sp *spawned, o *ExecOptions, st *State) error {
 	onPty := func(m message) error { return takeTerminal(sp.sync, m, o.ConsoleSocket, o.OnTerminal) }
 	if _, err := expectMsgOr(sp.sync, msgReady, onPty); err != nil {
 		return err
+	}
+	if cg != nil {
+		// As for create: join once the Go side's work is done.
+		if err := cg.Apply(sp.pid); err != nil {
+			return fmt.Errorf("join cgroup: %w", err)
+		}
 	}
 	if err := setRlimits(sp.pid, o.Process.Rlimits, r.Log); err != nil {
 		return err

@@ -29,6 +29,7 @@ type bootstrap struct {
 	OverlayData  string               `json:"overlayData,omitempty"`
 	CgroupMounts []rootfs.CgroupMount `json:"cgroupMounts,omitempty"`
 	NewUserNS    bool                 `json:"newUserNS,omitempty"`
+	NewCgroupNS  bool                 `json:"newCgroupNS,omitempty"`
 	NewNetNS     bool                 `json:"newNetNS,omitempty"`
 	PreserveFDs  int                  `json:"preserveFDs,omitempty"`
 	FifoFD       int                  `json:"fifoFD,omitempty"`
@@ -93,6 +94,14 @@ func runInit(sock *os.File) error {
 	}
 	if err != nil {
 		return err
+	}
+	if b.NewCgroupNS {
+		// The runtime has just moved us into the container's cgroup: a
+		// cgroup namespace made now is rooted there. Namespaces are per
+		// thread; this one is the thread that execs.
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return fmt.Errorf("create cgroup namespace: %w", err)
+		}
 	}
 	handOff := func(fd int) error { return handOffSeccompFD(sock, fd) }
 	if b.Mode == "create" && seccomp.UsesNotify(sec) && b.Process.NoNewPrivileges {

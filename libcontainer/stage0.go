@@ -36,9 +36,6 @@ type spawnRequest struct {
 	stdout     *os.File
 	stderr     *os.File
 	extraFiles []*os.File // passed at fd 3.. in order; the sync socket follows
-	// placeInCgroup runs once stage 0 exists and before it does anything,
-	// so every namespace and the container process start inside the cgroup.
-	placeInCgroup func(pid int) error
 	// afterStart is a test hook (crash injection).
 	afterStart func()
 }
@@ -117,14 +114,6 @@ func spawn(req spawnRequest) (*spawned, error) {
 }
 
 func driveStage0(stage0 int, sock *os.File, req spawnRequest) (int, error) {
-	if req.placeInCgroup != nil {
-		if err := req.placeInCgroup(stage0); err != nil {
-			return 0, err
-		}
-	}
-	if _, err := sock.Write([]byte{'G'}); err != nil {
-		return 0, fmt.Errorf("sync with container process: %w", err)
-	}
 	for {
 		var m stage0Msg
 		if err := binary.Read(sock, binary.NativeEndian, &m); err != nil {

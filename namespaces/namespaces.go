@@ -104,3 +104,10 @@ func SortJoins(p Plan) Plan {
 	sort.SliceStable(p.Joins, func(a, b int) bool { return p.Joins[a].Kind.joinOrder < p.Joins[b].Kind.joinOrder })
 	return p
 }
+
+// WithoutNew returns the plan without the given new-namespace flags (for
+// namespaces that are created later, by other means).
+func (p Plan) WithoutNew(flags uintptr) Plan {
+	p.NewFlags &^= flags
+	return p
+}

@@ -12,12 +12,13 @@
  *   _SKIFF_SYNC    fd of the stream socket to the parent
  *   _SKIFF_JOIN    lines "<clone flag hex> <path>", already in join order
  *                  (user first, mount last)
- *   _SKIFF_NEWNS   clone flags (hex) of the namespaces to create
+ *   _SKIFF_NEWNS   clone flags (hex) of the namespaces to create (never
+ *                  CLONE_NEWCGROUP: the Go side creates that one once the
+ *                  runtime has moved the process into its cgroup)
  *   _SKIFF_TIMENS  contents for /proc/self/timens_offsets
  *   _SKIFF_MAPS    "1" if the parent writes uid/gid maps after CLONE_NEWUSER
  * Protocol on the socket (parent -> child single bytes, child -> parent
  * fixed-size struct stage0_msg):
- *   parent 'G' (the process is in its cgroup; go on)
  *   child  'U' (user namespace created: write my maps)   parent 'u'
  *   child  'P' pid (the container's process, in the parent's pid namespace)
  *   child  'E' errno + text, then exit(1)
@@ -154,10 +155,6 @@ __attribute__((constructor)) static void skiff_stage0(void)
 	unsetenv("_SKIFF_NEWNS");
 	unsetenv("_SKIFF_TIMENS");
 	unsetenv("_SKIFF_MAPS");
-
-	/* The parent answers 'G' once we are in the container's cgroup, so a
-	 * new cgroup namespace is rooted there. */
-	expect_byte('G');
 
 	if (join && join_namespaces(join)) {
 		/* Joined a user namespace: act as its root where 0 is mapped
