@@ -18,7 +18,7 @@ test-unit:
 	$(GO) test -count=1 ./...
 
 # The whole suite, as CI runs it (root).
-test: build test-unit test-integration test-vm conformance
+test: build test-unit fuzz test-integration test-vm conformance
 
 test-integration: build
 	@[ "$$(id -u)" = 0 ] || { echo "test-integration needs root"; exit 1; }
@@ -43,6 +43,12 @@ demo: build deps
 	$(GO) run ./integration/specedit -terminal=false $(DEMO_DIR)/config.json \
 		sh -c 'echo "hello from $$(hostname), pid $$$$ in its own namespaces"; id; ls /'
 	cd $(DEMO_DIR) && $(CURDIR)/$(BIN) run demo-$$$$
+
+# Bounded fuzzing: no config.json or mount option may make skiff panic.
+FUZZTIME ?= 20s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./libcontainer/bundle/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseOptions$$' -fuzztime $(FUZZTIME) ./rootfs/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
