@@ -144,27 +144,58 @@ type creation struct {
 	overlayData string
 }
 
-func (c *creation) run() error {
+// setupCgroup creates the container's cgroup and sets its limits. A
+// rootless container whose user may not create cgroups (no delegation)
+// runs without one when it asks for no limits, as runc does.
+func (c *creation) setupCgroup() error {
 	o, spec, st := c.o, c.o.Bundle.Spec, c.st
-	var err error
-	if c.cg, err = cgroups.New(spec.Linux.CgroupsPath, o.ID); err != nil {
+	cg, err := cgroups.New(spec.Linux.CgroupsPath, o.ID)
+	if err != nil {
 		return fmt.Errorf("linux.cgroupsPath: %w", err)
 	}
-	st.CgroupPaths = c.cg.Paths()
+	st.CgroupPaths = cg.Paths()
 	if err := c.s.save(st); err != nil {
 		return err
 	}
 	crashPoint("before-init")
-	if err := c.cg.Apply(-1); err != nil {
+	if err := cg.Apply(-1); err != nil {
+		if os.Geteuid() != 0 && errors.Is(err, os.ErrPermission) {
+			cg.Destroy() // whatever levels it could make
+			if hasLimits(spec.Linux.Resources) {
+				return fmt.Errorf("linux.resources: a rootless container gets cgroup limits only in a cgroup delegated to its user: %w", err)
+			}
+			o.Log.Debugf("rootless: running without a cgroup (%v)", err)
+			st.CgroupPaths = nil
+			return c.s.save(st)
+		}
 		return fmt.Errorf("create cgroup: %w", err)
 	}
+	c.cg = cg
 	// Always: even without resources this installs the default device
 	// rules (deny all but the standard nodes).
-	if err := c.cg.Set(withDeviceNodes(spec.Linux.Resources, spec.Linux.Devices)); err != nil {
+	if err := cg.Set(withDeviceNodes(spec.Linux.Resources, spec.Linux.Devices)); err != nil {
 		return fmt.Errorf("linux.resources: %w", err)
 	}
-	for _, w := range c.cg.Warnings() {
+	for _, w := range cg.Warnings() {
 		o.Log.Warnf("%s", w)
+	}
+	return nil
+}
+
+// hasLimits reports whether r asks for any limit (device rules alone do
+// not count: without a cgroup there is no device controller to set).
+func hasLimits(r *specs.LinuxResources) bool {
+	if r == nil {
+		return false
+	}
+	return r.Memory != nil || r.CPU != nil || r.Pids != nil || r.BlockIO != nil ||
+		len(r.HugepageLimits) > 0 || r.Network != nil || len(r.Rdma) > 0 || len(r.Unified) > 0
+}
+
+func (c *creation) run() error {
+	o, spec, st := c.o, c.o.Bundle.Spec, c.st
+	if err := c.setupCgroup(); err != nil {
+		return err
 	}
 	if err := c.prepareLayer(); err != nil {
 		return err
@@ -234,7 +265,11 @@ func (c *creation) talkToInit(sp *spawned, fifo *os.File) error {
 	o, spec, st := c.o, c.o.Bundle.Spec, c.st
 	hostHooks := spec.Hooks != nil && (len(spec.Hooks.Prestart) > 0 || len(spec.Hooks.CreateRuntime) > 0)
 	var cgMounts []rootfs.CgroupMount
-	for _, m := range c.cg.Mounts() {
+	var cgMountsOf []cgroups.Mount
+	if c.cg != nil {
+		cgMountsOf = c.cg.Mounts()
+	}
+	for _, m := range cgMountsOf {
 		cgMounts = append(cgMounts, rootfs.CgroupMount{Name: m.Name, HostDir: m.Source})
 	}
 	b := &bootstrap{
@@ -280,8 +315,10 @@ func (c *creation) talkToInit(sp *spawned, fifo *os.File) error {
 	// runtime used so far stay charged to the runtime's own cgroup, so
 	// the container's limits count the container, not skiff. The limits
 	// are in force before the user's process runs anything.
-	if err := c.cg.Apply(sp.pid); err != nil {
-		return fmt.Errorf("join cgroup: %w", err)
+	if c.cg != nil {
+		if err := c.cg.Apply(sp.pid); err != nil {
+			return fmt.Errorf("join cgroup: %w", err)
+		}
 	}
 	if err := setRlimits(sp.pid, spec.Process.Rlimits, o.Log); err != nil {
 		return err

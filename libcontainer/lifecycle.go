@@ -218,13 +218,15 @@ func (r *Runtime) Signal(id string, sig unix.Signal, all bool) error {
 		}
 		return errors.New("container not running")
 	}
-	if all {
+	if all && len(st.CgroupPaths) > 0 {
 		cg, err := cgroups.Load(st.CgroupPaths)
 		if err != nil {
 			return err
 		}
 		return cg.Kill(sig)
 	}
+	// Without a cgroup (rootless) "all" can only mean the init: with its
+	// own pid namespace, the others die with it.
 	if err := signalProcess(st.Pid, st.PidStart, sig); err != nil {
 		return err
 	}

@@ -159,6 +159,13 @@ func writeIDMaps(pid int, uids, gids []specs.LinuxIDMapping) error {
 	if err := write("uid_map", uids, "uidMappings"); err != nil {
 		return err
 	}
+	if os.Geteuid() != 0 {
+		// An unprivileged user may map its own gid only after giving up
+		// setgroups in the namespace.
+		if err := os.WriteFile(fmt.Sprintf("/proc/%d/setgroups", pid), []byte("deny"), 0); err != nil {
+			return fmt.Errorf("rootless: deny setgroups: %w", err)
+		}
+	}
 	return write("gid_map", gids, "gidMappings")
 }
 

@@ -62,12 +62,12 @@ func newApp() *cli.App {
 		EnableBashCompletion: false,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "root", Usage: "state directory", Value: defaultRoot()},
-			&cli.StringFlag{Name: "data-root", Usage: "where writable layers live", Value: layer.DefaultDataRoot},
+			&cli.StringFlag{Name: "data-root", Usage: "where writable layers live", Value: defaultDataRoot()},
 			&cli.StringFlag{Name: "log", Usage: "log file (default: stderr)"},
 			&cli.StringFlag{Name: "log-format", Usage: "log format: text or json", Value: "text"},
 			&cli.BoolFlag{Name: "debug", Usage: "log debug messages"},
 			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "use the systemd cgroup driver (not available yet)"},
-			&cli.StringFlag{Name: "rootless", Usage: "ignored: rootless is detected", Value: "auto"},
+			&cli.StringFlag{Name: "rootless", Usage: "auto, true or false: run without root (detected by default)", Value: "auto"},
 		},
 		Before: setup,
 		Commands: []*cli.Command{
@@ -79,6 +79,21 @@ func newApp() *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {}, // main reports errors
 	}
 	return app
+}
+
+// defaultDataRoot keeps writable layers on disk: system-wide for root, in
+// the user's data directory otherwise.
+func defaultDataRoot() string {
+	if os.Geteuid() == 0 {
+		return layer.DefaultDataRoot
+	}
+	if dir := os.Getenv("XDG_DATA_HOME"); dir != "" {
+		return dir + "/skiff/layers"
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return home + "/.local/share/skiff/layers"
+	}
+	return fmt.Sprintf("/tmp/skiff-%d/layers", os.Geteuid())
 }
 
 func defaultRoot() string {
@@ -96,6 +111,14 @@ func defaultRoot() string {
 func setup(c *cli.Context) error {
 	if err := openLog(c.String("log"), c.String("log-format"), c.Bool("debug")); err != nil {
 		return err
+	}
+	switch c.String("rootless") {
+	case "auto", "true", "false":
+	default:
+		return fmt.Errorf("--rootless: %q is not auto, true or false", c.String("rootless"))
+	}
+	if c.String("rootless") == "false" && os.Geteuid() != 0 {
+		return errors.New("--rootless=false: skiff is not running as root")
 	}
 	if c.Bool("systemd-cgroup") {
 		return errors.New("--systemd-cgroup: skiff has no systemd cgroup driver yet; use the default cgroupfs driver")

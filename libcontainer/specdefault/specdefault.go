@@ -82,8 +82,6 @@ func MakeRootless(s *specs.Spec, uid, gid int) {
 			continue
 		case "/dev/pts":
 			m.Options = []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}
-		case "/dev/mqueue":
-			m = specs.Mount{Destination: "/dev/mqueue", Type: "none", Source: "/dev/mqueue", Options: []string{"bind", "nosuid", "noexec", "nodev"}}
 		}
 		mounts = append(mounts, m)
 	}
