@@ -155,6 +155,15 @@ func newTerminal(p *specs.Process, sock *os.File, console bool) (*os.File, error
 		slave.Close()
 		return nil, fmt.Errorf("send terminal to the runtime: %w", err)
 	}
+	// The terminal is the process's stdio from now on: holding the
+	// caller's fds while waiting for start would keep its pipes open
+	// (containerd's shim waits for their EOF before it calls start).
+	for fd := 0; fd < 3; fd++ {
+		if err := unix.Dup3(int(slave.Fd()), fd, 0); err != nil {
+			slave.Close()
+			return nil, fmt.Errorf("process.terminal: dup pty to fd %d: %w", fd, err)
+		}
+	}
 	return slave, nil
 }
 
