@@ -18,7 +18,7 @@ test-unit:
 	$(GO) test -count=1 ./...
 
 # The whole suite, as CI runs it (root).
-test: build test-unit fuzz test-integration test-vm conformance
+test: build test-unit fuzz test-integration test-vm conformance test-engines
 
 test-integration: build
 	@[ "$$(id -u)" = 0 ] || { echo "test-integration needs root"; exit 1; }
@@ -26,6 +26,11 @@ test-integration: build
 
 include integration/vm/Makefile.inc
 include integration/bench/Makefile.inc
+
+# containerd, Podman and Docker driving bin/skiff (root); see
+# integration/engines/README.md.
+test-engines: build
+	RUNTIME=$(CURDIR)/$(BIN) integration/engines/run.sh
 
 # runtime-tools v0.9.0 validation against bin/skiff (root); see
 # integration/conformance/README.md.
