@@ -17,18 +17,26 @@ import (
 // feature, and creating a regular file in cgroupfs is impossible anyway.
 func writeFile(dir, name, value string) error {
 	path := filepath.Join(dir, name)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	// Raw syscalls: os.OpenFile would also set up non-blocking I/O and
+	// poller registration, three extra syscalls per cgroup file.
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_TRUNC|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	for err == unix.EINTR {
+		fd, err = unix.Open(path, unix.O_WRONLY|unix.O_TRUNC|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	}
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, unwrapPathError(err))
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	// Each write(2) is one cgroup command; a short write would split it,
 	// so the value goes in one call.
-	_, err = f.Write([]byte(value))
-	if cerr := f.Close(); err == nil {
+	_, err = unix.Write(fd, []byte(value))
+	for err == unix.EINTR {
+		_, err = unix.Write(fd, []byte(value))
+	}
+	if cerr := unix.Close(fd); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("write %s: %q: %w", path, value, unwrapPathError(err))
+		return fmt.Errorf("write %s: %q: %w", path, value, err)
 	}
 	return nil
 }
@@ -36,9 +44,25 @@ func writeFile(dir, name, value string) error {
 // readFile returns the content of dir/name without the trailing newline.
 func readFile(dir, name string) (string, error) {
 	path := filepath.Join(dir, name)
-	data, err := os.ReadFile(path)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return "", fmt.Errorf("read %s: %w", path, unwrapPathError(err))
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	defer unix.Close(fd)
+	var data []byte
+	buf := make([]byte, 4096)
+	for {
+		n, err := unix.Read(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("read %s: %w", path, err)
+		}
+		if n == 0 {
+			break
+		}
+		data = append(data, buf[:n]...)
 	}
 	return strings.TrimRight(string(data), "\n"), nil
 }
