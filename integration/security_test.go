@@ -539,9 +539,10 @@ func cwdEscaped(out string) bool {
 	return false
 }
 
-// runc (1.1.12 and later, and the 1.1.5+deb12u1 here) refuses such a cwd:
-// "current working directory is outside of container mount namespace root
-// -- possible container breakout detected".
+// runc refuses such a cwd: the 1.1.5+deb12u1 here with "mkdir
+// /proc/self/fd/N: not a directory" (it resolves the cwd inside the
+// rootfs), upstream 1.1.12+ also with "current working directory is
+// outside of container mount namespace root".
 func TestLeakedFdCwdRefused(t *testing.T) {
 	t.Parallel()
 	for n := 3; n <= 10; n++ {
