@@ -300,6 +300,13 @@ func writeSysctl(key, value string) error {
 // startContainer hooks, then becomes the user's process. Anything written
 // to the fifo after the first byte is an error message for `start`.
 func waitForStart(b *bootstrap, proc *process) error {
+	// While it waits, processes exec'd into the container must not reach
+	// the init's fds or memory through /proc/1 (ptrace access checks
+	// refuse a non-dumpable process); execve makes the user's process
+	// dumpable again.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("make init non-dumpable: %w", err)
+	}
 	fifo, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(b.FifoFD), os.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open exec fifo: %w", err)

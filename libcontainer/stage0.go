@@ -64,7 +64,9 @@ func spawn(req spawnRequest) (*spawned, error) {
 	defer childSock.Close()
 
 	syncFD := 3 + len(req.extraFiles)
-	env := []string{"_SKIFF_SYNC=" + strconv.Itoa(syncFD)}
+	// One P, and no GOMAXPROCS tracking: the init would otherwise keep the
+	// caller's cgroup cpu files open while it waits for start.
+	env := []string{"_SKIFF_SYNC=" + strconv.Itoa(syncFD), "GOMAXPROCS=1", "GODEBUG=updatemaxprocs=0"}
 	if len(req.plan.Joins) > 0 {
 		var b strings.Builder
 		for _, j := range req.plan.Joins {

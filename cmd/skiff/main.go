@@ -10,6 +10,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/skiff-runtime/skiff/libcontainer"
 	_ "github.com/skiff-runtime/skiff/namespaces/nsenter" // stage 0, before the Go runtime
@@ -35,6 +36,10 @@ func init() {
 }
 
 func main() {
+	// No fd the caller leaked to us may reach a container: everything
+	// from 3 up closes at exec. Fds passed on purpose (--preserve-fds)
+	// are dup'ed to their place by exec.Cmd, which clears the flag.
+	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
 	// A runtime invocation is short and mostly waits on the kernel: one P
 	// spares the idle Ps' spinning (hundreds of nanosleep/futex calls).
 	runtime.GOMAXPROCS(1)
