@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +35,7 @@ type CreateOptions struct {
 	PidFile       string
 	ConsoleSocket string
 	PidfdSocket   string // receives a pidfd of the container's process
+	NotifySocket  string // the caller's NOTIFY_SOCKET, relayed by start
 	NoPivot       bool
 	NoNewKeyring  bool
 	PreserveFDs   int
@@ -102,6 +104,17 @@ func Create(o *CreateOptions) (*State, error) {
 		ID: o.ID, Bundle: o.Bundle.Dir, Rootfs: o.Bundle.Rootfs, Created: time.Now().UTC(),
 		Phase: StatusCreating, Config: spec, Annotations: spec.Annotations,
 		HostMounts: !plan.Has(specs.MountNamespace),
+	}
+	if o.NotifySocket != "" {
+		// The container's spec gets the notify mount; keep the bundle's
+		// config untouched.
+		spec = cloneSpec(spec)
+		o.Bundle.Spec = spec
+		st.Config = spec
+		if err := setupNotify(s, st, spec, o.NotifySocket); err != nil {
+			os.RemoveAll(s.dir(o.ID))
+			return nil, err
+		}
 	}
 	c := &creation{o: o, s: s, st: st, plan: plan}
 	if err := c.run(); err != nil {
@@ -465,4 +478,16 @@ func withDeviceNodes(r *specs.LinuxResources, devices []specs.LinuxDevice) *spec
 		out.Devices = append(out.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: typ, Major: &major, Minor: &minor, Access: "rwm"})
 	}
 	return out
+}
+
+func cloneSpec(s *specs.Spec) *specs.Spec {
+	data, err := json.Marshal(s)
+	if err != nil {
+		return s
+	}
+	var out specs.Spec
+	if json.Unmarshal(data, &out) != nil {
+		return s
+	}
+	return &out
 }

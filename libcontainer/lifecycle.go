@@ -3,6 +3,7 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -141,9 +142,23 @@ func (r *Runtime) Start(id string) error {
 	if status := r.Status(st); status != StatusCreated {
 		return fmt.Errorf("cannot start container %q: it is %s, not created", id, status)
 	}
+	var notify *net.UnixConn
+	if st.NotifySocket != "" {
+		if notify, err = listenNotify(r.store().dir(id)); err != nil {
+			return err
+		}
+	}
 	fifoPath := filepath.Join(r.store().dir(id), fifoName)
 	if err := releaseInit(st, fifoPath); err != nil {
+		if notify != nil {
+			notify.Close()
+		}
 		return err
+	}
+	if notify != nil {
+		if err := relayNotify(notify, st.NotifySocket, st); err != nil {
+			r.Log.Warnf("%v", err)
+		}
 	}
 	st.Phase = StatusRunning
 	if err := r.store().save(st); err != nil {

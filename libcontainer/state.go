@@ -45,6 +45,9 @@ type State struct {
 	// HostMounts: the container has no mount namespace of its own, so its
 	// mounts live in the host's under Rootfs and delete removes them.
 	HostMounts bool `json:"hostMounts,omitempty"`
+	// NotifySocket is the caller's NOTIFY_SOCKET, to which start relays the
+	// container's sd_notify messages.
+	NotifySocket string `json:"notifySocket,omitempty"`
 	// Layer is the writable layer's directory, when the container has one.
 	Layer       string            `json:"layer,omitempty"`
 	Config      *specs.Spec       `json:"config"`

@@ -51,6 +51,7 @@ func createFromFlags(c *cli.Context, onTerminal func(*os.File) error) (*libconta
 		PidFile:       c.String("pid-file"),
 		ConsoleSocket: c.String("console-socket"),
 		PidfdSocket:   c.String("pidfd-socket"),
+		NotifySocket:  os.Getenv("NOTIFY_SOCKET"),
 		OnTerminal:    onTerminal,
 		NoPivot:       c.Bool("no-pivot"),
 		NoNewKeyring:  c.Bool("no-new-keyring"),

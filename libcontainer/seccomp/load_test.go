@@ -58,6 +58,12 @@ var goRuntimeSyscalls = []string{
 	"mmap", "munmap", "madvise", "mprotect", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn",
 	"sigaltstack", "gettid", "getpid", "tgkill", "clone", "clone3", "exit", "exit_group",
 	"epoll_pwait", "epoll_ctl", "epoll_create1", "fcntl", "getrandom", "openat", "fstat", "newfstatat",
+	// A new OS thread of this cgo binary goes through glibc's
+	// pthread_create, which aborts the process when one of these fails;
+	// whether the runtime starts a thread after Load is a matter of timing.
+	"rseq", "set_robust_list", "prlimit64", "getrlimit", "sched_getaffinity", "arch_prctl", "brk",
+	"membarrier", "mremap", "restart_syscall", "tkill", "rt_sigtimedwait", "prctl", "uname",
+	"getuid", "geteuid", "getgid", "getegid", "getppid", "dup", "dup3", "lseek", "pread64", "statx",
 }
 
 func TestDefaultErrnoRet(t *testing.T) {
