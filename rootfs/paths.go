@@ -18,19 +18,45 @@ func fdPath(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd
 
 // openInRoot resolves path inside root (symlinks cannot leave it) and
 // returns an O_PATH handle.
+//
+// openat2 with RESOLVE_IN_ROOT does it in one syscall; the kernel keeps
+// every step, ".." and symlinks included, under root. Kernels without
+// openat2 go through filepath-securejoin's userspace walk.
 func openInRoot(root, path string) (*os.File, error) {
-	f, err := pathrs.OpenInRoot(root, path)
+	f, err := openat2InRoot(root, path)
+	if errors.Is(err, unix.ENOSYS) {
+		f, err = pathrs.OpenInRoot(root, path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open %q inside the rootfs: %w", path, err)
 	}
 	return f, nil
 }
 
+func openat2InRoot(root, path string) (*os.File, error) {
+	rootFd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(rootFd)
+	how := &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
+	for {
+		fd, err := unix.Openat2(rootFd, path, how)
+		if err == unix.EAGAIN || err == unix.EINTR {
+			continue // a concurrent rename or mount: retry, as the kernel asks
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "openat2", Path: path, Err: err}
+		}
+		return os.NewFile(uintptr(fd), filepath.Join(root, path)), nil
+	}
+}
+
 // ensureTarget makes sure path exists inside root, creating a directory (or
 // an empty file when file is true) and any missing parents, all resolved
 // inside root. It returns an O_PATH handle of the target.
 func ensureTarget(root, path string, file bool) (*os.File, error) {
-	if f, err := pathrs.OpenInRoot(root, path); err == nil {
+	if f, err := openInRoot(root, path); err == nil {
 		return f, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("open %q inside the rootfs: %w", path, err)
