@@ -290,10 +290,13 @@ func TestRunForwardsSignals(t *testing.T) {
 	if pid == 0 {
 		t.Fatal("no pid file from skiff run")
 	}
-	// Wait for the trap to be installed: the init's SigCgt has USR1 (bit 9).
+	// Wait for the trap to be installed: the process is the shell (before
+	// start it is skiff's init, whose Go runtime catches every signal) and
+	// its SigCgt has USR1 (bit 9).
 	for time.Now().Before(deadline) {
 		data, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-		if v, err := strconv.ParseUint(statusField(string(data), "SigCgt"), 16, 64); err == nil && v&(1<<9) != 0 {
+		v, err := strconv.ParseUint(statusField(string(data), "SigCgt"), 16, 64)
+		if statusField(string(data), "Name") == "sh" && err == nil && v&(1<<9) != 0 {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -311,7 +314,18 @@ func TestRunForwardsSignals(t *testing.T) {
 			t.Errorf("SIGUSR1 to skiff run should reach the container (exit 7): %s", r)
 		}
 	case <-time.After(30 * time.Second):
-		t.Fatal("skiff run did not return after SIGUSR1")
+		// Show where it hangs: a Go program dumps its goroutines on SIGQUIT.
+		init, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		syscall.Kill(runPid, syscall.SIGQUIT)
+		select {
+		case r := <-done:
+			t.Fatalf("skiff run did not return after SIGUSR1; init status:\n%s\nskiff run: %s", init, r)
+		case <-time.After(10 * time.Second):
+			run, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", runPid))
+			cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", runPid))
+			stack, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stack", runPid))
+			t.Fatalf("skiff run did not return after SIGUSR1, nor after SIGQUIT; pid %d %q:\n%s\nstack:\n%s\ninit %d:\n%s", runPid, cmd, run, stack, pid, init)
+		}
 	}
 }
 

@@ -46,7 +46,7 @@ var execCommand = &cli.Command{
 		}
 		signals := make(chan os.Signal, 64)
 		if !c.Bool("detach") {
-			signal.Notify(signals)
+			signal.Notify(signals, forwardedSignals()...)
 			defer signal.Stop(signals)
 		}
 		var proxy *ttyProxy

@@ -21,7 +21,7 @@ var runCommand = &cli.Command{
 		// Catch signals before the container exists so none is lost.
 		signals := make(chan os.Signal, 64)
 		if !c.Bool("detach") {
-			signal.Notify(signals)
+			signal.Notify(signals, forwardedSignals()...)
 			defer signal.Stop(signals)
 		}
 		var proxy *ttyProxy
@@ -87,10 +87,30 @@ func waitForwarding(pid int, signals chan os.Signal) int {
 			return code
 		case s := <-signals:
 			sig, ok := s.(unix.Signal)
-			if !ok || sig == unix.SIGCHLD || sig == unix.SIGURG || sig == unix.SIGWINCH {
-				continue // ours, or the Go runtime's
+			if !ok {
+				continue
 			}
 			unix.Kill(pid, sig)
 		}
 	}
+}
+
+// forwardedSignals are the signals a foreground run or exec passes on to
+// the container's process: all but those it cannot catch and those that
+// are about skiff itself. SIGURG in particular is the Go runtime's own
+// preemption signal; asking for it would flood the channel (and drop a
+// real signal behind it) on a slow machine.
+func forwardedSignals() []os.Signal {
+	var sigs []os.Signal
+	for s := unix.Signal(1); s <= unix.Signal(64); s++ {
+		switch s {
+		case unix.SIGKILL, unix.SIGSTOP, unix.SIGURG, unix.SIGCHLD, unix.SIGWINCH:
+			continue
+		}
+		if s >= 32 && s < 34 {
+			continue // reserved by glibc for its threads
+		}
+		sigs = append(sigs, s)
+	}
+	return sigs
 }
