@@ -50,6 +50,13 @@ func removeWithRetry(dir string, timeout time.Duration) error {
 // cgroupfs directories hold only kernel files, which rmdir takes with them;
 // os.RemoveAll would try to unlink those files first and fail.
 func removeTree(dir string) error {
+	// The common case, a leaf without child cgroups, is one rmdir.
+	switch err := unix.Rmdir(dir); {
+	case err == nil || errors.Is(err, unix.ENOENT):
+		return nil
+	case errors.Is(err, unix.EBUSY):
+		return fmt.Errorf("remove cgroup %s: %w", dir, err)
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
