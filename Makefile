@@ -8,7 +8,7 @@ DEMO_DIR ?= /tmp/skiff-demo
 # Each part of `make test` has its own time budget (seconds).
 BUDGET_INTEGRATION ?= 600
 
-.PHONY: build test test-unit test-integration test-vm test-engines conformance fuzz bench demo lint deps clean
+.PHONY: build test test-unit test-integration test-vm test-systemd test-engines conformance fuzz bench demo lint deps clean
 
 build:
 	CGO_ENABLED=1 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/skiff
@@ -25,6 +25,14 @@ test-integration: build
 	SKIFF_BINARY=$(CURDIR)/$(BIN) timeout $(BUDGET_INTEGRATION) $(GO) test -tags integration -count=1 -timeout $(BUDGET_INTEGRATION)s ./integration/
 
 include integration/vm/Makefile.inc
+
+# The systemd cgroup driver in a Debian VM with systemd as PID 1 (root;
+# qemu TCG, about 45 s; the image is built once with debootstrap and cached
+# in /var/cache/skiff-systemd-vm). See integration/systemd/run.sh.
+BUDGET_SYSTEMD ?= 240
+test-systemd: build deps
+	integration/systemd/run.sh --skiff $(BIN) --timeout $(BUDGET_SYSTEMD)
+
 include integration/bench/Makefile.inc
 
 # containerd, Podman and Docker driving bin/skiff (root); see
@@ -41,6 +49,7 @@ conformance: build
 deps:
 	@command -v busybox >/dev/null && busybox --list >/dev/null 2>&1 && file -L $$(command -v busybox) | grep -q static || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static file; }
+	@command -v debootstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap; }
 
 demo: build deps
 	rm -rf $(DEMO_DIR)

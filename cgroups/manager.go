@@ -70,6 +70,9 @@ func Load(paths map[string]string) (Manager, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("load cgroup: no cgroup paths saved")
 	}
+	if _, ok := paths[PathsUnitKey]; ok {
+		return loadSystemd(paths)
+	}
 	hs, err := hostHierarchies()
 	if err != nil {
 		return nil, err

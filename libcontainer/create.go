@@ -48,6 +48,9 @@ type CreateOptions struct {
 	Stdout     *os.File
 	Stderr     *os.File
 	Log        Logger
+	// SystemdCgroup selects the systemd cgroup driver (--systemd-cgroup):
+	// linux.cgroupsPath is then runc's "slice:prefix:name".
+	SystemdCgroup bool
 }
 
 // crashPoint kills the runtime at a named step when the test-only
@@ -74,7 +77,7 @@ func Create(o *CreateOptions) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPlan(spec, plan); err != nil {
+	if err := checkPlan(spec, plan, o.SystemdCgroup); err != nil {
 		return nil, err
 	}
 	if err := checkTerminal(spec.Process.Terminal, o.ConsoleSocket, o.OnTerminal); err != nil {
@@ -124,7 +127,7 @@ func Create(o *CreateOptions) (*State, error) {
 	return st, nil
 }
 
-func checkPlan(spec *specs.Spec, plan namespaces.Plan) error {
+func checkPlan(spec *specs.Spec, plan namespaces.Plan, systemdCgroup bool) error {
 	if spec.Hostname != "" && !plan.Has(specs.UTSNamespace) {
 		return errors.New("hostname: setting a hostname needs a uts namespace")
 	}
@@ -137,8 +140,8 @@ func checkPlan(spec *specs.Spec, plan namespaces.Plan) error {
 	if plan.IsNew(specs.UserNamespace) && (len(spec.Linux.UIDMappings) == 0 || len(spec.Linux.GIDMappings) == 0) {
 		return errors.New("linux.uidMappings: a new user namespace needs uid and gid mappings")
 	}
-	if spec.Linux.CgroupsPath != "" && strings.Count(spec.Linux.CgroupsPath, ":") == 2 && !strings.HasPrefix(spec.Linux.CgroupsPath, "/") {
-		return fmt.Errorf("linux.cgroupsPath: %q is a systemd slice:prefix:name path; skiff has no systemd cgroup driver yet (use a cgroupfs path)", spec.Linux.CgroupsPath)
+	if !systemdCgroup && spec.Linux.CgroupsPath != "" && strings.Count(spec.Linux.CgroupsPath, ":") == 2 && !strings.HasPrefix(spec.Linux.CgroupsPath, "/") {
+		return fmt.Errorf("linux.cgroupsPath: %q is a systemd slice:prefix:name path; give --systemd-cgroup or use a cgroupfs path", spec.Linux.CgroupsPath)
 	}
 	return nil
 }
@@ -162,7 +165,13 @@ type creation struct {
 // runs without one when it asks for no limits, as runc does.
 func (c *creation) setupCgroup() error {
 	o, spec, st := c.o, c.o.Bundle.Spec, c.st
-	cg, err := cgroups.New(spec.Linux.CgroupsPath, o.ID)
+	var cg cgroups.Manager
+	var err error
+	if o.SystemdCgroup {
+		cg, err = cgroups.NewSystemd(spec.Linux.CgroupsPath, o.ID, spec.Annotations)
+	} else {
+		cg, err = cgroups.New(spec.Linux.CgroupsPath, o.ID)
+	}
 	if err != nil {
 		return fmt.Errorf("linux.cgroupsPath: %w", err)
 	}

@@ -62,6 +62,7 @@ func createFromFlags(c *cli.Context, onTerminal func(*os.File) error) (*libconta
 		Stdout:        os.Stdout,
 		Stderr:        os.Stderr,
 		Log:           logger,
+		SystemdCgroup: c.Bool("systemd-cgroup"),
 	})
 }
 

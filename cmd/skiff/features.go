@@ -1,12 +1,14 @@
 package main
 
 import (
+	"os"
 	"sort"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"github.com/urfave/cli/v2"
 
+	"github.com/skiff-runtime/skiff/cgroups"
 	"github.com/skiff-runtime/skiff/libcontainer/capabilities"
 	"github.com/skiff-runtime/skiff/libcontainer/seccomp"
 	"github.com/skiff-runtime/skiff/namespaces"
@@ -38,6 +40,8 @@ func skiffFeatures() *features.Features {
 	if v := seccomp.LibseccompVersion(); v != "" {
 		annotations["io.github.seccomp.libseccomp.version"] = v
 	}
+	// The systemd driver works where systemd is PID 1 (as root).
+	systemd := cgroups.SystemdRunning() && os.Geteuid() == 0
 	return &features.Features{
 		OCIVersionMin: "1.0.0",
 		OCIVersionMax: specs.Version,
@@ -47,7 +51,7 @@ func skiffFeatures() *features.Features {
 			Namespaces:   nss,
 			Capabilities: capabilities.Names(),
 			Cgroup: &features.Cgroup{
-				V1: &yes, V2: &yes, Systemd: &no, SystemdUser: &no, Rdma: &yes,
+				V1: &yes, V2: &yes, Systemd: &systemd, SystemdUser: &no, Rdma: &yes,
 			},
 			Seccomp:         seccomp.Features(),
 			Apparmor:        &features.Apparmor{Enabled: &no},

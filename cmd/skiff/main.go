@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-runtime/skiff/cgroups"
 	"github.com/skiff-runtime/skiff/libcontainer"
 	_ "github.com/skiff-runtime/skiff/namespaces/nsenter" // stage 0, before the Go runtime
 	"github.com/skiff-runtime/skiff/rootfs/layer"
@@ -74,7 +75,7 @@ func newApp() *cli.App {
 			&cli.StringFlag{Name: "log", Usage: "log file (default: stderr)"},
 			&cli.StringFlag{Name: "log-format", Usage: "log format: text or json", Value: "text"},
 			&cli.BoolFlag{Name: "debug", Usage: "log debug messages"},
-			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "use the systemd cgroup driver (not available yet)"},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "use the systemd cgroup driver (linux.cgroupsPath is slice:prefix:name)"},
 			&cli.StringFlag{Name: "rootless", Usage: "auto, true or false: run without root (detected by default)", Value: "auto"},
 		},
 		Before: setup,
@@ -128,8 +129,8 @@ func setup(c *cli.Context) error {
 	if c.String("rootless") == "false" && os.Geteuid() != 0 {
 		return errors.New("--rootless=false: skiff is not running as root")
 	}
-	if c.Bool("systemd-cgroup") {
-		return errors.New("--systemd-cgroup: skiff has no systemd cgroup driver yet; use the default cgroupfs driver")
+	if c.Bool("systemd-cgroup") && !cgroups.SystemdRunning() {
+		return errors.New("--systemd-cgroup: systemd is not running on this host (no /run/systemd/system); use the default cgroupfs driver")
 	}
 	return nil
 }
