@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	systemdDbus "github.com/coreos/go-systemd/v22/dbus"
@@ -44,15 +45,14 @@ type systemdManager struct {
 	extra []systemdDbus.Property // from annotations
 
 	started bool
-	// selfIn is set while the runtime itself is in the scope: a scope
-	// cannot exist without a process, and the container's cgroup must
-	// exist before its init joins it (for its cgroup mounts), so
-	// Apply(-1) starts the scope around the runtime, and Apply(pid)
-	// moves the runtime back to origin once the init is in.
-	selfIn  bool
-	origin  []string
-	pending *specs.LinuxResources
-	hasPend bool
+	// holder keeps the scope alive between Apply(-1) and Apply(pid): a
+	// scope cannot exist without a process, and the container's cgroup
+	// must exist before its init joins it (for its cgroup mounts), but
+	// neither the runtime nor the init should be charged to it earlier
+	// than with the cgroupfs driver. It is a cat reading a pipe only we
+	// hold, so it goes away with us if we die.
+	holder     *exec.Cmd
+	holderPipe *os.File
 }
 
 var _ Manager = (*systemdManager)(nil)
@@ -137,59 +137,58 @@ func (m *systemdManager) Apply(pid int) error {
 	if !m.started {
 		join := pid
 		if pid == -1 {
-			join = os.Getpid()
-			if err := m.rememberOrigin(); err != nil {
+			var err error
+			if join, err = m.startHolder(); err != nil {
 				return err
 			}
 		}
 		if err := m.startUnit(join); err != nil {
+			m.stopHolder()
 			return err
 		}
 		m.started = true
-		m.selfIn = pid == -1
 	}
-	// Hierarchies systemd does not manage (v1 cpuset, freezer, ...) and
-	// the controllers of the cgroup2 leaf are the cgroupfs code's.
+	// Hierarchies systemd does not manage (v1 cpuset, freezer, ...) are
+	// the cgroupfs code's, and it moves pid in everywhere.
 	if err := m.fs.Apply(pid); err != nil {
 		return err
 	}
-	if pid != -1 && m.selfIn {
-		if err := m.leave(); err != nil {
-			return err
-		}
-		if m.hasPend {
-			r := m.pending
-			m.pending, m.hasPend = nil, false
-			return m.Set(r)
-		}
+	if pid != -1 {
+		m.stopHolder()
 	}
 	return nil
 }
 
-func (m *systemdManager) rememberOrigin() error {
-	own, err := ownCgroups()
+func (m *systemdManager) startHolder() (int, error) {
+	cat, err := exec.LookPath("cat")
 	if err != nil {
-		return err
+		return 0, fmt.Errorf("start systemd scope %s: no cat to hold it until the container joins: %w", m.unit, err)
 	}
-	m.origin = m.origin[:0]
-	for _, l := range m.fs.leaves {
-		m.origin = append(m.origin, dirOf(l.h, ownCgroupIn(l.h, own)))
+	r, w, err := os.Pipe()
+	if err != nil {
+		return 0, err
 	}
-	return nil
+	cmd := exec.Command(cat)
+	cmd.Stdin = r
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		r.Close()
+		w.Close()
+		return 0, fmt.Errorf("start systemd scope %s: start %s: %w", m.unit, cat, err)
+	}
+	r.Close()
+	m.holder, m.holderPipe = cmd, w
+	return cmd.Process.Pid, nil
 }
 
-// leave moves the runtime back to the cgroups it came from.
-func (m *systemdManager) leave() error {
-	if !m.selfIn {
-		return nil
+func (m *systemdManager) stopHolder() {
+	if m.holder == nil {
+		return
 	}
-	for _, dir := range m.origin {
-		if err := writeFile(dir, "cgroup.procs", strconv.Itoa(os.Getpid())); err != nil {
-			return fmt.Errorf("leave scope %s: %w", m.unit, err)
-		}
-	}
-	m.selfIn = false
-	return nil
+	m.holderPipe.Close()
+	m.holder.Process.Kill()
+	m.holder.Wait()
+	m.holder, m.holderPipe = nil, nil
 }
 
 func (m *systemdManager) startUnit(pid int) error {
@@ -236,15 +235,8 @@ func (m *systemdManager) startUnit(pid int) error {
 }
 
 // Set gives systemd the properties it manages, then writes every field
-// through the cgroupfs code. While the runtime itself is still in the
-// scope (between Apply(-1) and Apply(pid)) the resources are kept and
-// applied once the init is in, so the runtime never runs under the
-// container's limits and device rules.
+// through the cgroupfs code.
 func (m *systemdManager) Set(r *specs.LinuxResources) error {
-	if m.selfIn {
-		m.pending, m.hasPend = r, true
-		return nil
-	}
 	props, err := resourceProperties(r, m.v2, readProcDevices())
 	if err != nil {
 		return err
@@ -276,9 +268,7 @@ func (m *systemdManager) OOMEvents(stop <-chan struct{}) (<-chan struct{}, error
 }
 
 func (m *systemdManager) Kill(sig os.Signal) error {
-	if err := m.leave(); err != nil {
-		return err
-	}
+	m.stopHolder()
 	return m.fs.Kill(sig)
 }
 
@@ -286,9 +276,7 @@ func (m *systemdManager) Kill(sig os.Signal) error {
 // removes what is left (hierarchies systemd does not manage).
 func (m *systemdManager) Destroy() error {
 	var errs []error
-	if err := m.leave(); err != nil {
-		errs = append(errs, err)
-	}
+	m.stopHolder()
 	if err := m.stopUnit(); err != nil {
 		errs = append(errs, err)
 	}

@@ -67,7 +67,7 @@ conf("limits", ["sleep", "1000"], {
     "pids": {"limit": 50},
     "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0"},
 }, "system.slice:skiff:c1")
-conf("pids", ["sh", "-c", "n=0; while [ $n -lt 30 ]; do sleep 60 & n=$((n+1)); done; wait"], {"pids": {"limit": 10}}, ":skiff:pids")
+conf("pids", ["sleep", "1000"], {"pids": {"limit": 10}}, ":skiff:pids")
 conf("oom", ["sh", "-c", "tail /dev/zero"], {"memory": {"limit": 16777216, "swap": 16777216}}, "")
 PY
 mkfs.ext4 -q -F -d "$P" "$WORK/payload.ext4" 64M

@@ -73,11 +73,14 @@ if [[ ! -e $D ]]; then ok "scope cgroup removed"; else bad "$D still there"; fi
 
 # --- a pids limit stops forks
 B=$(bundle pids pids)
-$S run --bundle "$B" --detach pids >/dev/null 2>&1 || $S create --bundle "$B" pids
-$S start pids 2>/dev/null
-sleep 3
+# (output to files: the container's processes keep their stdio open)
+$S run --bundle "$B" --detach pids >/tmp/pids.out 2>&1 || bad "run --detach pids: $(cat /tmp/pids.out)"
+timeout 60 $S exec pids sh -c 'i=0; while [ $i -lt 20 ]; do sleep 30 & i=$((i+1)); done; echo all-forked' >/tmp/pids.out 2>&1
+out=$(cat /tmp/pids.out)
+if [[ $out != *all-forked* ]]; then ok "20 forks refused under pids limit 10"; else bad "20 forks under pids limit 10: $out"; fi
 n=$(cat $CG/system.slice/skiff-pids.scope/pids.current 2>/dev/null)
-if [[ -n $n && $n -le 10 ]]; then ok "pids limit holds (pids.current $n <= 10)"; else bad "pids.current '$n'"; fi
+if [[ -n $n && $n -le 10 ]]; then ok "pids limit holds (pids.current $n <= 10)"; else
+	bad "pids.current '$n'"; $S list; systemctl status --no-pager skiff-pids.scope 2>&1 | head -20; fi
 ev=$(sed -n 's/^max //p' $CG/system.slice/skiff-pids.scope/pids.events 2>/dev/null)
 if [[ ${ev:-0} -gt 0 ]]; then ok "forks refused (pids.events max $ev)"; else bad "no refused fork: '$ev'"; fi
 $S delete --force pids && ok "delete --force pids" || bad "delete --force pids"
@@ -85,8 +88,9 @@ check "pids scope gone" "" "$(systemctl list-units --all --no-legend 'skiff-pids
 
 # --- a memory limit OOM-kills (default cgroupsPath: system.slice:skiff:<id>)
 B=$(bundle oom oom)
-timeout 60 $S run --bundle "$B" oom >/dev/null 2>&1
+out=$(timeout 60 $S run --bundle "$B" oom 2>&1)
 rc=$?
+[[ $rc == 137 ]] || echo "# run oom: $out"
 check "OOM-killed container exit status" 137 "$rc"
 $S delete --force oom >/dev/null 2>&1
 check "oom scope gone" inactive "$(systemctl is-active skiff-oom.scope 2>&1 | sed 's/unknown/inactive/')"
