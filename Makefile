@@ -18,7 +18,7 @@ test-unit:
 	$(GO) test -count=1 ./...
 
 # The whole suite, as CI runs it (root).
-test: build test-unit fuzz test-integration test-vm test-systemd conformance test-engines
+test: build test-unit fuzz test-integration test-vm test-systemd conformance conformance-vm test-engines
 
 test-integration: build
 	@[ "$$(id -u)" = 0 ] || { echo "test-integration needs root"; exit 1; }
@@ -26,13 +26,15 @@ test-integration: build
 
 include integration/vm/Makefile.inc
 
-# The systemd cgroup driver in a Debian VM with systemd as PID 1 (root;
-# qemu TCG, about 45 s a run, plus about 50 s to build the image once with
+# The systemd cgroup driver in a Debian VM with systemd as PID 1, on cgroup
+# v2 and on systemd's legacy v1 hierarchy (root; qemu TCG, about 45 s a
+# run, plus about 50 s to build the image once with
 # debootstrap; it is cached in /var/cache/skiff-systemd-vm, never in git).
 # See integration/systemd/run.sh.
 BUDGET_SYSTEMD ?= 240
 test-systemd: build deps
-	integration/systemd/run.sh --skiff $(BIN) --timeout $(BUDGET_SYSTEMD)
+	integration/systemd/run.sh --skiff $(BIN) --timeout $(BUDGET_SYSTEMD) --cgroup v2
+	integration/systemd/run.sh --skiff $(BIN) --timeout $(BUDGET_SYSTEMD) --cgroup v1
 
 include integration/bench/Makefile.inc
 

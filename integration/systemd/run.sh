@@ -2,12 +2,13 @@
 # integration/systemd/run.sh — run the systemd cgroup driver tests in a VM
 # with systemd as PID 1 (this host has none).
 #
-# Usage: integration/systemd/run.sh [--skiff PATH] [--timeout SECONDS] [--log FILE]
+# Usage: integration/systemd/run.sh [--skiff PATH] [--cgroup v2|v1] [--timeout SECONDS] [--log FILE]
 #
 # Boots a Debian bookworm image (built once by build-image.sh with
 # debootstrap, cached in $SKIFF_SYSTEMD_VM_CACHE, default
 # /var/cache/skiff-systemd-vm) on the host's Debian kernel and initrd under
-# qemu TCG (no KVM), systemd 252 on cgroup v2. The image is booted with
+# qemu TCG (no KVM), systemd 252 on cgroup v2 (--cgroup v1: systemd's
+# legacy hierarchy, systemd.unified_cgroup_hierarchy=0). The image is booted with
 # -snapshot (never modified); the tests (test.sh), skiff, busybox and the
 # bundles' configs go in on a second disk made with mkfs.ext4 -d. A unit
 # in the image runs test.sh at boot, prints "SKIFF-TEST-RESULT: N" and
@@ -18,13 +19,15 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SKIFF=$HERE/../../bin/skiff
 BUDGET=240
 LOG=""
+CGROUP=v2
 CACHE=${SKIFF_SYSTEMD_VM_CACHE:-/var/cache/skiff-systemd-vm}
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--skiff) SKIFF=${2:?}; shift 2 ;;
 	--timeout) BUDGET=${2:?}; shift 2 ;;
 	--log) LOG=${2:?}; shift 2 ;;
-	*) echo "usage: run.sh [--skiff PATH] [--timeout SECONDS] [--log FILE]" >&2; exit 125 ;;
+	--cgroup) CGROUP=${2:?}; shift 2 ;;
+	*) echo "usage: run.sh [--skiff PATH] [--cgroup v2|v1] [--timeout SECONDS] [--log FILE]" >&2; exit 125 ;;
 	esac
 done
 die() { echo "skiff-systemd-vm: $*" >&2; exit 125; }
@@ -40,6 +43,11 @@ KERNEL=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n1) || true
 INITRD=/boot/initrd.img-${KERNEL##*/vmlinuz-}
 [[ -r $INITRD ]] || die "no $INITRD"
 
+case $CGROUP in
+v2) UNIFIED=1 ;;
+v1) UNIFIED=0 ;;
+*) die "--cgroup wants v2 or v1" ;;
+esac
 IMG=$("$HERE/build-image.sh" "$CACHE") || exit 125
 WORK=$(mktemp -d /tmp/skiff-systemd-vm.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
@@ -67,6 +75,9 @@ conf("limits", ["sleep", "1000"], {
     "pids": {"limit": 50},
     "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0"},
 }, "system.slice:skiff:c1")
+c = json.load(open(sys.argv[2] + "/config-limits.json"))
+c["annotations"] = {"org.systemd.property.TimeoutStopUSec": "uint64 7000000"}
+json.dump(c, open(sys.argv[2] + "/config-limits.json", "w"), indent=1)
 conf("pids", ["sleep", "1000"], {"pids": {"limit": 10}}, ":skiff:pids")
 conf("oom", ["sh", "-c", "tail /dev/zero"], {"memory": {"limit": 16777216, "swap": 16777216}}, "")
 PY
@@ -77,7 +88,7 @@ set +e
 timeout $((BUDGET + 180)) qemu-system-x86_64 -accel tcg -m 1G -smp 2 \
 	-nographic -no-reboot -nodefaults -serial stdio \
 	-kernel "$KERNEL" -initrd "$INITRD" \
-	-append "root=/dev/vda rw console=ttyS0 quiet loglevel=3 panic=-1 systemd.unified_cgroup_hierarchy=1 systemd.show_status=0 systemd.log_level=warning" \
+	-append "root=/dev/vda rw console=ttyS0 quiet loglevel=3 panic=-1 systemd.unified_cgroup_hierarchy=$UNIFIED systemd.show_status=0 systemd.log_level=warning" \
 	-drive "file=$IMG,format=raw,if=virtio,snapshot=on" \
 	-drive "file=$WORK/payload.ext4,format=raw,if=virtio,snapshot=on" \
 	</dev/null 2>&1 | tee "$OUT" | sed -n '/SKIFF-TEST-START/,/SKIFF-TEST-RESULT/p'

@@ -11,6 +11,13 @@ check() { # check NAME WANT GOT
 }
 S="$P/skiff --systemd-cgroup"
 CG=/sys/fs/cgroup
+V1=0
+[[ $(stat -fc %T $CG) == cgroup2fs ]] || V1=1
+# cg UNIT CONTROLLER FILE: a file of the unit's cgroup (v2: the one
+# directory; v1: the controller's hierarchy).
+cg() {
+	if [[ $V1 == 1 ]]; then echo "$CG/$2/system.slice/$1/$3"; else echo "$CG/system.slice/$1/$3"; fi
+}
 
 bundle() { # bundle NAME CONFIG
 	local b=/tmp/bundles/$1
@@ -22,7 +29,7 @@ bundle() { # bundle NAME CONFIG
 }
 show() { systemctl show -p "$2" --value "$1"; }
 
-echo "# cgroup: $(stat -fc %T $CG), systemd: $(systemctl is-system-running 2>&1)"
+echo "# cgroup: $(stat -fc %T $CG) (v1: $V1), systemd: $(systemctl is-system-running 2>&1)"
 
 # --- a container with limits in its scope
 B=$(bundle c1 limits)
@@ -30,34 +37,53 @@ if $S create --bundle "$B" c1 && $S start c1; then ok "create and start c1"; els
 U=skiff-c1.scope
 check "scope active" active "$(systemctl is-active $U)"
 check "scope slice" system.slice "$(show $U Slice)"
-check "MemoryMax" 67108864 "$(show $U MemoryMax)"
-check "MemoryLow" 33554432 "$(show $U MemoryLow)"
+if [[ $V1 == 0 ]]; then
+	check "MemoryMax" 67108864 "$(show $U MemoryMax)"
+	check "MemoryLow" 33554432 "$(show $U MemoryLow)"
+	check "CPUWeight" 59 "$(show $U CPUWeight)"
+	check "AllowedCPUs" 0 "$(show $U AllowedCPUs)"
+else
+	check "MemoryLimit" 67108864 "$(show $U MemoryLimit)"
+	check "CPUShares" 512 "$(show $U CPUShares)"
+fi
 check "TasksMax" 50 "$(show $U TasksMax)"
 check "CPUQuotaPerSecUSec" 500ms "$(show $U CPUQuotaPerSecUSec)"
-check "CPUWeight" 59 "$(show $U CPUWeight)"
-check "AllowedCPUs" 0 "$(show $U AllowedCPUs)"
 check "Delegate" yes "$(show $U Delegate)"
 check "DevicePolicy" strict "$(show $U DevicePolicy)"
-D=$CG/system.slice/$U
-check "memory.max" 67108864 "$(cat $D/memory.max)"
-check "pids.max" 50 "$(cat $D/pids.max)"
-check "cpu.max" "50000 100000" "$(cat $D/cpu.max)"
-check "cpuset.cpus" 0 "$(cat $D/cpuset.cpus)"
+da=$(show $U DeviceAllow)
+if [[ $da == *"/dev/char/1:3 rwm"* && $da == *"char-pts rwm"* ]]; then ok "DeviceAllow has the default devices"; else bad "DeviceAllow: $da"; fi
+check "annotation org.systemd.property.TimeoutStopUSec" 7s "$(show $U TimeoutStopUSec)"
+if [[ $V1 == 0 ]]; then MEMF=memory.max; else MEMF=memory.limit_in_bytes; fi
+check "$MEMF" 67108864 "$(cat $(cg $U memory $MEMF))"
+check "pids.max" 50 "$(cat $(cg $U pids pids.max))"
+if [[ $V1 == 0 ]]; then
+	check "cpu.max" "50000 100000" "$(cat $(cg $U cpu cpu.max))"
+else
+	check "cpu.cfs_quota_us" 50000 "$(cat $(cg $U cpu cpu.cfs_quota_us))"
+fi
+check "cpuset.cpus" 0 "$(cat $(cg $U cpuset cpuset.cpus))"
 PID=$($S state c1 | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
-if grep -qx "$PID" $D/cgroup.procs; then ok "init $PID in the scope"; else bad "init $PID not in $D/cgroup.procs: $(cat $D/cgroup.procs 2>&1)"; fi
-if [[ $(grep -c . $D/cgroup.procs) == 1 ]]; then ok "only the init in the scope (skiff left it)"; else bad "scope holds $(cat $D/cgroup.procs | tr '\n' ' ')"; fi
+for c in memory pids cpuset; do
+	[[ $V1 == 1 || $c == memory ]] || continue
+	f=$(cg $U $c cgroup.procs)
+	if grep -qx "$PID" $f; then ok "init $PID in $f"; else bad "init $PID not in $f: $(cat $f 2>&1)"; fi
+	if [[ $(grep -c . $f) == 1 ]]; then ok "only the init in $f"; else bad "$f holds $(cat $f | tr '\n' ' ')"; fi
+done
 out=$($S exec c1 sh -c 'echo hi >/dev/null && cat /proc/self/cgroup' 2>&1)
-check "exec in the scope" "0::/" "$out"
+if [[ $V1 == 0 ]]; then check "exec in the scope" "0::/" "$out"; elif [[ -n $out ]]; then ok "exec"; else bad "exec: $out"; fi
 
 # --- update goes through systemd
 if $S update --pids-limit 60 --memory 100m c1; then ok "update"; else bad "update"; fi
 check "TasksMax after update" 60 "$(show $U TasksMax)"
-check "MemoryMax after update" 104857600 "$(show $U MemoryMax)"
-check "pids.max after update" 60 "$(cat $D/pids.max)"
+if [[ $V1 == 0 ]]; then MEMP=MemoryMax; else MEMP=MemoryLimit; fi
+check "$MEMP after update" 104857600 "$(show $U $MEMP)"
+check "pids.max after update" 60 "$(cat $(cg $U pids pids.max))"
 
 # --- daemon-reload keeps limits and device rules
 systemctl daemon-reload
-check "memory.max after daemon-reload" 104857600 "$(cat $D/memory.max)"
+check "$MEMF after daemon-reload" 104857600 "$(cat $(cg $U memory $MEMF))"
+# (systemd lists them in reverse order after a reload: compare sorted)
+check "DeviceAllow after daemon-reload" "$(sort <<<"$da")" "$(show $U DeviceAllow | sort)"
 check "DevicePolicy after daemon-reload" strict "$(show $U DevicePolicy)"
 out=$($S exec c1 sh -c 'echo hi >/dev/null && echo devok' 2>&1)
 check "/dev/null usable after daemon-reload" devok "$out"
@@ -69,7 +95,10 @@ sleep 0.5
 if $S delete c1; then ok "delete c1"; else bad "delete c1"; fi
 st=$(systemctl is-active $U 2>&1)
 if [[ $st == inactive || $st == unknown || $st == failed ]]; then ok "scope gone ($st)"; else bad "scope still $st"; fi
-if [[ ! -e $D ]]; then ok "scope cgroup removed"; else bad "$D still there"; fi
+for c in memory pids cpuset; do
+	D=$(dirname $(cg $U $c x))
+	if [[ ! -e $D ]]; then ok "$D removed"; else bad "$D still there"; fi
+done
 
 # --- a pids limit stops forks
 B=$(bundle pids pids)
@@ -78,10 +107,10 @@ $S run --bundle "$B" --detach pids >/tmp/pids.out 2>&1 || bad "run --detach pids
 timeout 60 $S exec pids sh -c 'i=0; while [ $i -lt 20 ]; do sleep 30 & i=$((i+1)); done; echo all-forked' >/tmp/pids.out 2>&1
 out=$(cat /tmp/pids.out)
 if [[ $out != *all-forked* ]]; then ok "20 forks refused under pids limit 10"; else bad "20 forks under pids limit 10: $out"; fi
-n=$(cat $CG/system.slice/skiff-pids.scope/pids.current 2>/dev/null)
+n=$(cat $(cg skiff-pids.scope pids pids.current) 2>/dev/null)
 if [[ -n $n && $n -le 10 ]]; then ok "pids limit holds (pids.current $n <= 10)"; else
 	bad "pids.current '$n'"; $S list; systemctl status --no-pager skiff-pids.scope 2>&1 | head -20; fi
-ev=$(sed -n 's/^max //p' $CG/system.slice/skiff-pids.scope/pids.events 2>/dev/null)
+ev=$(sed -n 's/^max //p' $(cg skiff-pids.scope pids pids.events) 2>/dev/null)
 if [[ ${ev:-0} -gt 0 ]]; then ok "forks refused (pids.events max $ev)"; else bad "no refused fork: '$ev'"; fi
 $S delete --force pids && ok "delete --force pids" || bad "delete --force pids"
 check "pids scope gone" "" "$(systemctl list-units --all --no-legend 'skiff-pids.scope' 2>/dev/null | grep -v inactive)"
