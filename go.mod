@@ -5,8 +5,8 @@ go 1.26.8
 require github.com/seccomp/libseccomp-golang v0.11.1
 
 require (
-	github.com/coreos/go-systemd/v22 v22.5.0 // indirect
-	github.com/godbus/dbus/v5 v5.1.0 // indirect
+	github.com/coreos/go-systemd/v22 v22.5.0
+	github.com/godbus/dbus/v5 v5.1.0
 )
 
 require (

@@ -3,6 +3,7 @@ package cgroups
 import (
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -229,5 +230,15 @@ func TestLoadSystemdPathsKey(t *testing.T) {
 	_, err := Load(map[string]string{PathsUnitKey: "skiff-x.scope", "no-such-controller": "/sys/fs/cgroup/x"})
 	if err == nil {
 		t.Fatal("loaded a path below no hierarchy")
+	}
+}
+
+func TestNewSystemdWithoutSystemd(t *testing.T) {
+	if SystemdRunning() {
+		t.Skip("systemd is running here")
+	}
+	_, err := NewSystemd("system.slice:skiff:x", "x")
+	if err == nil || !strings.Contains(err.Error(), "systemd is not running") {
+		t.Fatalf("want a clear 'systemd is not running' error, got %v", err)
 	}
 }
