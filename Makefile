@@ -50,11 +50,11 @@ conformance: build
 
 # What tests and the demo need from Debian.
 deps:
-	@command -v busybox >/dev/null && busybox --list >/dev/null 2>&1 && file -L $$(command -v busybox) | grep -q static || \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static file; }
+	@dpkg -s busybox-static file libseccomp-dev gcc >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static file libseccomp-dev gcc; }
 	@command -v debootstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap; }
 
-demo: build deps
+demo: deps build
 	rm -rf $(DEMO_DIR)
 	SKIFF=$(BIN) sh integration/mkbundle.sh $(DEMO_DIR)
 	$(GO) run ./integration/specedit -terminal=false $(DEMO_DIR)/config.json \
