@@ -222,7 +222,13 @@ func TestPidfdSocket(t *testing.T) {
 	}
 	execFd := take(ch)
 	defer unix.Close(execFd)
-	for name, fd := range map[string]int{"exec": execFd, "init": initFd} {
+	// The exec'd process first: killing the init (pid 1 of the container's
+	// pid namespace) takes every other process of the container with it.
+	for _, p := range []struct {
+		name string
+		fd   int
+	}{{"exec", execFd}, {"init", initFd}} {
+		name, fd := p.name, p.fd
 		if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil {
 			t.Fatalf("%s: signal through the pidfd: %v", name, err)
 		}
