@@ -21,24 +21,12 @@ import (
 
 var pauseCommand = &cli.Command{
 	Name: "pause", Usage: "freeze every process of a container", ArgsUsage: "ID",
-	Action: func(c *cli.Context) error {
-		id, err := oneID(c)
-		if err != nil {
-			return err
-		}
-		return runtimeFor(c).Pause(id)
-	},
+	Action: onContainer((*libcontainer.Runtime).Pause),
 }
 
 var resumeCommand = &cli.Command{
 	Name: "resume", Usage: "thaw a paused container", ArgsUsage: "ID",
-	Action: func(c *cli.Context) error {
-		id, err := oneID(c)
-		if err != nil {
-			return err
-		}
-		return runtimeFor(c).Resume(id)
-	},
+	Action: onContainer((*libcontainer.Runtime).Resume),
 }
 
 var psCommand = &cli.Command{

@@ -70,11 +70,5 @@ var startCommand = &cli.Command{
 	Name:      "start",
 	Usage:     "start a created container",
 	ArgsUsage: "ID",
-	Action: func(c *cli.Context) error {
-		id, err := oneID(c)
-		if err != nil {
-			return err
-		}
-		return runtimeFor(c).Start(id)
-	},
+	Action:    onContainer((*libcontainer.Runtime).Start),
 }

@@ -146,3 +146,15 @@ func oneID(c *cli.Context) (string, error) {
 	}
 	return c.Args().First(), nil
 }
+
+// onContainer is the action of a command whose only argument is the
+// container id and which only calls the runtime.
+func onContainer(f func(*libcontainer.Runtime, string) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		id, err := oneID(c)
+		if err != nil {
+			return err
+		}
+		return f(runtimeFor(c), id)
+	}
+}
