@@ -307,7 +307,7 @@ func waitForStart(b *bootstrap, proc *process) error {
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("make init non-dumpable: %w", err)
 	}
-	fifo, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(b.FifoFD), os.O_WRONLY|unix.O_CLOEXEC, 0)
+	fifo, err := os.OpenFile(rootfs.FdPath(b.FifoFD), os.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open exec fifo: %w", err)
 	}

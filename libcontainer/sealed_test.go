@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-runtime/skiff/rootfs"
 )
 
 // Whatever way the binary is sealed, it must not be writable through the
@@ -16,7 +18,7 @@ func TestSealedExecutableIsReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	w, err := os.OpenFile(fdPath(f), os.O_WRONLY, 0)
+	w, err := os.OpenFile(rootfs.FdPath(int(f.Fd())), os.O_WRONLY, 0)
 	if err == nil {
 		w.Close()
 		t.Fatal("sealed executable opened for writing")

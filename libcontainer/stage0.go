@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-runtime/skiff/namespaces"
+	"github.com/skiff-runtime/skiff/rootfs"
 )
 
 // stage0Msg mirrors struct stage0_msg in namespaces/nsenter/nsenter.c.
@@ -84,7 +85,7 @@ func spawn(req spawnRequest) (*spawned, error) {
 		env = append(env, "_SKIFF_MAPS=1")
 	}
 	cmd := &exec.Cmd{
-		Path:       fdPath(exe),
+		Path:       rootfs.FdPath(int(exe.Fd())),
 		Args:       []string{"skiff", "init"},
 		Env:        env,
 		Stdin:      req.stdin,
@@ -170,5 +171,3 @@ func writeIDMaps(pid int, uids, gids []specs.LinuxIDMapping) error {
 	}
 	return write("gid_map", gids, "gidMappings")
 }
-
-func fdPath(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())) }

@@ -9,6 +9,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-runtime/skiff/rootfs"
 )
 
 // The terminal of a container process is a pty of the container's own
@@ -79,8 +81,8 @@ func bindConsole(slave *os.File) error {
 	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return fmt.Errorf("/dev/console is not a plain file in the container's /dev: refusing to mount on it")
 	}
-	src := "/proc/self/fd/" + strconv.Itoa(int(slave.Fd()))
-	dst := "/proc/self/fd/" + strconv.Itoa(fd)
+	src := rootfs.FdPath(int(slave.Fd()))
+	dst := rootfs.FdPath(fd)
 	if err := unix.Mount(src, dst, "", unix.MS_BIND, ""); err != nil {
 		return fmt.Errorf("bind pty on /dev/console: %w", err)
 	}

@@ -14,7 +14,11 @@ import (
 // fdPath names an open file for syscalls that take a path, so that a mount
 // lands on the inode we resolved and verified, not on whatever a path
 // names by the time the kernel walks it again.
-func fdPath(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())) }
+func fdPath(f *os.File) string { return FdPath(int(f.Fd())) }
+
+// FdPath is the /proc/self/fd path of fd: a way to hand an fd the runtime
+// resolved and checked to syscalls that take a path.
+func FdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 
 // openInRoot resolves path inside root (symlinks cannot leave it) and
 // returns an O_PATH handle.
