@@ -10,7 +10,11 @@ require (
 )
 
 require (
-	github.com/cilium/ebpf v0.22.0
+	github.com/checkpoint-restore/go-criu/v7 v7.2.0 // indirect
+	google.golang.org/protobuf v1.34.2 // indirect
+)
+
+require (
 	github.com/cpuguy83/go-md2man/v2 v2.0.7 // indirect
 	github.com/cyphar/filepath-securejoin v0.7.0 // indirect
 	github.com/opencontainers/runtime-spec v1.3.0 // indirect

@@ -1,8 +1,6 @@
 package cgroups
 
 import (
-	"bytes"
-	"encoding/binary"
 	"strings"
 	"testing"
 
@@ -125,9 +123,20 @@ func TestDevicesAllow(t *testing.T) {
 					t.Errorf("type %d %d:%d access %b: allowed=%v, want %v", p.typ, p.major, p.minor, p.access, got, p.want)
 				}
 			}
-			// The program must assemble (labels resolve) for any rule set.
-			if err := deviceFilter(rules).Marshal(new(bytes.Buffer), binary.LittleEndian); err != nil {
-				t.Errorf("assemble device filter: %v", err)
+			// The program must assemble (labels resolve) for any rule set
+			// and decide as devicesAllow does.
+			prog, err := assemble(deviceFilter(rules))
+			if err != nil {
+				t.Fatalf("assemble device filter: %v", err)
+			}
+			for _, p := range tc.probes {
+				want := int64(0)
+				if p.want {
+					want = 1
+				}
+				if got := runDeviceFilter(t, prog, uint32(p.typ), uint32(p.major), uint32(p.minor), uint32(p.access)); got != want {
+					t.Errorf("program: type %d %d:%d access %b: returned %d, want %d", p.typ, p.major, p.minor, p.access, got, want)
+				}
 			}
 		})
 	}
