@@ -231,6 +231,12 @@ func (p *process) exec(preserveFDs int, handOff func(fd int) error) error {
 		if err := becomeTerminalOwner(p.terminal); err != nil {
 			return err
 		}
+	} else if _, err := unix.Setsid(); err != nil && err != unix.EPERM {
+		// A session of its own, as runc gives it: the caller's terminal's
+		// job control never reaches the container, and criu finds the
+		// session leader inside the container's pid namespace. (EPERM:
+		// already a group leader, so already apart.)
+		return fmt.Errorf("setsid: %w", err)
 	}
 	// Nothing but stdio and the fds the caller asked to pass reaches the
 	// container (CVE-2024-21626).

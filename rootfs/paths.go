@@ -116,3 +116,14 @@ func mountFlagsOf(f *os.File) (uintptr, error) {
 	}
 	return flags, nil
 }
+
+// EnsureMountPoint makes sure a mount point exists inside root (a
+// directory, or an empty file for a file bind), every step resolved
+// inside root: restore prepares a root criu will mount into.
+func EnsureMountPoint(root, path string, file bool) error {
+	f, err := ensureTarget(root, path, file)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}

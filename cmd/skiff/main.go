@@ -83,7 +83,7 @@ func newApp() *cli.App {
 			specCommand, createCommand, startCommand, runCommand, stateCommand,
 			listCommand, killCommand, deleteCommand, execCommand,
 			pauseCommand, resumeCommand, psCommand, eventsCommand, updateCommand,
-			diffCommand, commitCommand, featuresCommand,
+			diffCommand, commitCommand, checkpointCommand, restoreCommand, featuresCommand,
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // main reports errors
 	}

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # integration/systemd/build-image.sh — build (once) the Debian bookworm disk
-# image the systemd VM boots: systemd 252 as PID 1, dbus, on cgroup v2.
+# image the systemd VM boots: systemd 252 as PID 1, dbus, on cgroup v2, with
+# criu and iptables for the checkpoint/restore tests (criu runs iptables-save
+# and iptables-restore for network namespaces).
 #
 # Usage: build-image.sh CACHE_DIR   (prints the image path on stdout)
 #
@@ -33,7 +35,7 @@ WORK=$(mktemp -d "$CACHE/build.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 ROOT=$WORK/root
 say "debootstrap bookworm from $MIRROR (about a minute)"
-debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,libpam-systemd,kmod,iproute2,procps \
+debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,libpam-systemd,kmod,iproute2,procps,criu,iptables \
 	bookworm "$ROOT" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 || { tail -n 30 "$WORK/debootstrap.log" >&2; exit 125; }
 mkdir -p "$ROOT/lib/modules"
 cp -a "/lib/modules/$KVER" "$ROOT/lib/modules/"

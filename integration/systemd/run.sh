@@ -80,6 +80,20 @@ c["annotations"] = {"org.systemd.property.TimeoutStopUSec": "uint64 7000000"}
 json.dump(c, open(sys.argv[2] + "/config-limits.json", "w"), indent=1)
 conf("pids", ["sleep", "1000"], {"pids": {"limit": 10}}, ":skiff:pids")
 conf("oom", ["sh", "-c", "tail /dev/zero"], {"memory": {"limit": 16777216, "swap": 16777216}}, "")
+# Checkpoint/restore: a counter in memory, written each tick to a host
+# directory bound at /out (criu must treat that mount as external).
+counter = "i=0; while :; do i=$((i+1)); echo $i >/out/count; sleep 0.1; done"
+def ckpt(name, cgpath, layer=True, terminal=False):
+    conf(name, ["sh", "-c", counter], {"memory": {"limit": 67108864}, "pids": {"limit": 50}}, cgpath)
+    c = json.load(open(sys.argv[2] + "/config-" + name + ".json"))
+    c["mounts"].append({"destination": "/out", "type": "bind", "source": "/tmp/ck/" + name, "options": ["rbind", "rw"]})
+    c["process"]["terminal"] = terminal
+    if not layer:
+        c.get("annotations", {}).pop("dev.skiff.layer", None)
+    json.dump(c, open(sys.argv[2] + "/config-" + name + ".json", "w"), indent=1)
+ckpt("ckfs", "/skiff-ckfs")
+ckpt("cksd", "system.slice:skiff:cksd", layer=False)
+ckpt("cktty", "/skiff-cktty", terminal=True)
 PY
 mkfs.ext4 -q -F -d "$P" "$WORK/payload.ext4" 64M
 

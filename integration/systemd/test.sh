@@ -130,5 +130,90 @@ out=$($P/skiff create --bundle "$B" plain 2>&1) && bad "slice path accepted with
 	{ [[ $out == *systemd* ]] && ok "slice path without --systemd-cgroup refused: $out" || bad "$out"; }
 $P/skiff delete --force plain >/dev/null 2>&1
 
+# --- checkpoint and restore (criu), with the cgroupfs and the systemd driver
+status() { $P/skiff "${@:2}" state "$1" 2>/dev/null | sed -n 's/.*"status": *"\([a-z]*\)".*/\1/p'; }
+count() { # the counter rewrites the file each tick: retry an empty read
+	local v i
+	for i in 1 2 3 4 5 6 7 8; do
+		v=$(cat /tmp/ck/$1/count 2>/dev/null)
+		[[ -n $v ]] && { echo "$v"; return; }
+		sleep 0.05
+	done
+	echo 0
+}
+wait_count() { # NAME MIN
+	local i
+	for i in $(seq 150); do (($(count $1) >= $2)) && return 0; sleep 0.2; done
+	return 1
+}
+criu_log() { tail -n 15 "$1"/*.log 2>/dev/null | sed 's/^/#   /'; }
+# ckpt NAME CGROUP-FILE [GLOBAL-FLAGS]: CGROUP-FILE is the container's
+# memory limit file, read back after the restore.
+ckpt() {
+	local n=$1 memf=$2 g=${3:-} img=/tmp/ck/$1-img
+	local SK="$P/skiff $g"
+	mkdir -p /tmp/ck/$n
+	B=$(bundle $n $n)
+	# ckfs: stdio are files of the VM (external to the container); cksd:
+	# pipes. restore hands its own stdio in their place.
+	if [[ $n == cksd ]]; then
+		$SK run -d --bundle "$B" $n < <(sleep 600) > >(cat >>/tmp/ck/$n.out) 2>&1 || bad "$n: run -d"
+	else
+		$SK run -d --bundle "$B" $n </dev/null >/tmp/ck/$n.out 2>&1 || bad "$n: run -d: $(cat /tmp/ck/$n.out)"
+	fi
+	wait_count $n 10 || bad "$n: the counter does not count"
+	if $SK checkpoint --leave-running --image-path $img-lr $n; then ok "$n: checkpoint --leave-running"; else
+		bad "$n: checkpoint --leave-running"; criu_log $img-lr; fi
+	check "$n: status after --leave-running" running "$(status $n $g)"
+	c=$(count $n)
+	wait_count $n $((c + 3)) && ok "$n: still counting after --leave-running" || bad "$n: stopped by --leave-running"
+	if $SK checkpoint --image-path $img $n; then ok "$n: checkpoint"; else bad "$n: checkpoint"; criu_log $img; fi
+	c1=$(count $n)
+	sleep 1
+	check "$n: the counter stopped at the checkpoint" "$c1" "$(count $n)"
+	if $SK state $n >/dev/null 2>&1; then bad "$n: still listed after checkpoint"; else ok "$n: removed by checkpoint"; fi
+	[[ -z $g ]] || check "$n: scope gone after checkpoint" inactive "$(systemctl is-active skiff-$n.scope 2>&1 | sed 's/unknown/inactive/;s/failed/inactive/')"
+	if [[ $n == cksd ]]; then
+		$SK restore -d --bundle "$B" --image-path $img $n < <(sleep 600) > >(cat >>/tmp/ck/$n.out) 2>/tmp/ck/$n.err
+	else
+		$SK restore -d --bundle "$B" --image-path $img $n </dev/null >>/tmp/ck/$n.out 2>/tmp/ck/$n.err
+	fi
+	if [[ $? == 0 ]]; then ok "$n: restore -d"; else bad "$n: restore -d: $(cat /tmp/ck/$n.err)"; criu_log $img; fi
+	check "$n: status after restore" running "$(status $n $g)"
+	[[ -z $g ]] || check "$n: scope active after restore" active "$(systemctl is-active skiff-$n.scope 2>&1)"
+	r=$(count $n)
+	((r >= c1)) && ok "$n: restored counter at $r (checkpointed at $c1)" || bad "$n: counter restarted: $r < $c1"
+	wait_count $n $((c1 + 5)) && ok "$n: the counter continues from $c1" || bad "$n: the counter does not continue ($(count $n))"
+	check "$n: memory limit after restore" 67108864 "$(cat $memf 2>&1)"
+	pid=$($SK state $n | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+	grep -qx "$pid" "$(dirname $memf)/cgroup.procs" && ok "$n: restored init $pid in the container's cgroup" ||
+		bad "$n: restored init $pid not in $(dirname $memf)/cgroup.procs: $(cat $(dirname $memf)/cgroup.procs | tr '\n' ' ')"
+	$SK delete --force $n && ok "$n: delete" || bad "$n: delete"
+	[[ ! -e $(dirname $memf) ]] && ok "$n: cgroup removed" || bad "$n: $(dirname $memf) left"
+	[[ -z $g ]] || check "$n: scope gone after delete" inactive "$(systemctl is-active skiff-$n.scope 2>&1 | sed 's/unknown/inactive/;s/failed/inactive/')"
+}
+echo "# $(criu --version | head -n1)"
+if [[ $V1 == 0 ]]; then
+	ckpt ckfs $CG/skiff-ckfs/memory.max
+	ckpt cksd $(cg skiff-cksd.scope memory memory.max) --systemd-cgroup
+else
+	ckpt ckfs $CG/memory/skiff-ckfs/memory.limit_in_bytes
+	ckpt cksd $(cg skiff-cksd.scope memory memory.limit_in_bytes) --systemd-cgroup
+fi
+
+# --- a terminal needs --shell-job
+mkdir -p /tmp/ck/cktty
+B=$(bundle cktty cktty)
+$P/skiff run --bundle "$B" cktty </dev/null >/tmp/ck/cktty.out 2>&1 &
+runpid=$!
+wait_count cktty 5 || bad "cktty: the counter does not count: $(cat /tmp/ck/cktty.out)"
+out=$($P/skiff checkpoint --image-path /tmp/ck/cktty-img cktty 2>&1) && bad "cktty: checkpoint without --shell-job accepted" ||
+	{ [[ $out == *terminal*--shell-job* ]] && ok "cktty: refused without --shell-job: $out" || bad "cktty: $out"; }
+check "cktty: still running after the refusal" running "$(status cktty)"
+if $P/skiff checkpoint --shell-job --image-path /tmp/ck/cktty-img cktty; then ok "cktty: checkpoint --shell-job"; else
+	bad "cktty: checkpoint --shell-job"; criu_log /tmp/ck/cktty-img; fi
+wait $runpid
+$P/skiff delete --force cktty >/dev/null 2>&1
+
 echo "$PASS passed, $FAIL failed"
 [[ $FAIL == 0 ]]
