@@ -21,8 +21,11 @@ var runCommand = &cli.Command{
 		// Catch signals before the container exists so none is lost.
 		signals := make(chan os.Signal, 64)
 		if !c.Bool("detach") {
+			// No signal.Stop: the process exits when the action
+			// returns, and Stop costs a round trip with the runtime's
+			// signal thread per signal (about 1.5 ms of CPU for these
+			// 57, issue 8).
 			signal.Notify(signals, forwardedSignals()...)
-			defer signal.Stop(signals)
 		}
 		var proxy *ttyProxy
 		var onTerminal func(*os.File) error
