@@ -3,23 +3,34 @@ GO ?= go
 BIN := bin/skiff
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
-LDFLAGS := -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
+# Static (cgo, glibc and libseccomp linked in, as runc's release builds):
+# no ld.so symbol resolution and no shared library mappings in the runtime
+# and in every container's init, about 1.4 ms of CPU, 220 page faults
+# and 660 KiB of peak RSS less per `run` (issue 8). osusergo and netgo
+# keep os/user and net off glibc's NSS, which a static glibc cannot load.
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT) -linkmode external -extldflags -static
 # urfave_cli_no_docs: urfave/cli without its man/markdown generators
 # (go-md2man, blackfriday), which skiff never calls: a smaller binary, less
 # package init, less RSS per process (issue 8).
-TAGS := urfave_cli_no_docs
+TAGS := urfave_cli_no_docs,osusergo,netgo
 DEMO_DIR ?= /tmp/skiff-demo
 # Each part of `make test` has its own time budget (seconds).
 BUDGET_INTEGRATION ?= 600
 
-.PHONY: build test test-unit test-integration test-vm test-systemd test-engines conformance fuzz bench demo lint deps clean
+.PHONY: build test test-unit test-integration test-vm test-systemd test-vm-systemd test-engines conformance fuzz bench demo lint deps clean
 
+# Two builds of cmd/skiff: bin/skiff, the runtime, without criu's RPC code
+# (tag nocriu: go-criu and the protobuf runtime would add 1.7 MB of binary
+# and RSS and 1 ms of package init to every container start), and
+# bin/skiff-criu, everything, which skiff execs for checkpoint and restore.
 build:
-	CGO_ENABLED=1 $(GO) build -tags $(TAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/skiff
+	CGO_ENABLED=1 $(GO) build -tags $(TAGS),nocriu -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/skiff
+	CGO_ENABLED=1 $(GO) build -tags $(TAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)-criu ./cmd/skiff
 
 # The fast loop: no root, no kernel features.
 test-unit:
 	$(GO) test -tags $(TAGS) -count=1 ./...
+	$(GO) vet -tags $(TAGS),nocriu ./cmd/skiff
 
 # The whole suite, as CI runs it (root).
 test: build test-unit fuzz test-integration test-vm test-systemd conformance conformance-vm test-engines
@@ -39,6 +50,9 @@ BUDGET_SYSTEMD ?= 240
 test-systemd: build deps
 	integration/systemd/run.sh --skiff $(BIN) --timeout $(BUDGET_SYSTEMD) --cgroup v2
 	integration/systemd/run.sh --skiff $(BIN) --timeout $(BUDGET_SYSTEMD) --cgroup v1
+
+# The name issue 9 uses.
+test-vm-systemd: test-systemd
 
 include integration/bench/Makefile.inc
 

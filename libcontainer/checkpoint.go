@@ -1,3 +1,5 @@
+//go:build !nocriu
+
 package libcontainer
 
 import (

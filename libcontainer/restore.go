@@ -1,3 +1,5 @@
+//go:build !nocriu
+
 package libcontainer
 
 import (
@@ -39,11 +41,11 @@ func Restore(o *RestoreOptions) (*State, error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("restore needs root: criu cannot restore as an unprivileged user")
 	}
-	if _, err := criuPath(); err != nil {
-		return nil, err
-	}
 	descriptors, err := loadDescriptors(o.ImagePath)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := criuPath(); err != nil {
 		return nil, err
 	}
 	images, work, err := o.open(false)

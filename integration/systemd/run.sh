@@ -54,6 +54,9 @@ trap 'rm -rf "$WORK"' EXIT
 P=$WORK/payload
 mkdir -p "$P"
 cp "$SKIFF" "$P/skiff"
+# the checkpoint/restore companion skiff execs (make build puts it beside)
+[[ -x $(dirname "$SKIFF")/skiff-criu ]] || die "no skiff-criu beside $SKIFF (make build)"
+cp "$(dirname "$SKIFF")/skiff-criu" "$P/skiff-criu"
 cp "$BUSYBOX" "$P/busybox"
 cp "$HERE/test.sh" "$P/run.sh"
 echo "$BUDGET" >"$P/timeout"

@@ -167,7 +167,15 @@ ckpt() {
 	check "$n: status after --leave-running" running "$(status $n $g)"
 	c=$(count $n)
 	wait_count $n $((c + 3)) && ok "$n: still counting after --leave-running" || bad "$n: stopped by --leave-running"
-	if $SK checkpoint --image-path $img $n; then ok "$n: checkpoint"; else bad "$n: checkpoint"; criu_log $img; fi
+	local parent=()
+	if [[ $n == ckfs ]]; then
+		# iterative migration: a memory pre-dump, then the dump on top of it
+		if $SK checkpoint --pre-dump --image-path $img-pre $n; then ok "$n: checkpoint --pre-dump"; else
+			bad "$n: checkpoint --pre-dump"; criu_log $img-pre; fi
+		check "$n: status after --pre-dump" running "$(status $n $g)"
+		parent=(--parent-path ../$n-img-pre)
+	fi
+	if $SK checkpoint "${parent[@]}" --image-path $img $n; then ok "$n: checkpoint ${parent[*]}"; else bad "$n: checkpoint"; criu_log $img; fi
 	c1=$(count $n)
 	sleep 1
 	check "$n: the counter stopped at the checkpoint" "$c1" "$(count $n)"
@@ -212,7 +220,20 @@ out=$($P/skiff checkpoint --image-path /tmp/ck/cktty-img cktty 2>&1) && bad "ckt
 check "cktty: still running after the refusal" running "$(status cktty)"
 if $P/skiff checkpoint --shell-job --image-path /tmp/ck/cktty-img cktty; then ok "cktty: checkpoint --shell-job"; else
 	bad "cktty: checkpoint --shell-job"; criu_log /tmp/ck/cktty-img; fi
+c1=$(count cktty)
 wait $runpid
+# a foreground restore: the terminal comes back through criu's new pty
+# (its master reaches skiff's proxy), skiff waits for the init and removes
+# the container when it exits
+$P/skiff restore --shell-job --bundle "$B" --image-path /tmp/ck/cktty-img cktty </dev/null >/tmp/ck/cktty-restore.out 2>&1 &
+rpid=$!
+wait_count cktty $((c1 + 5)) && ok "cktty: restored in the foreground, counting on from $c1" ||
+	{ bad "cktty: foreground restore: $(cat /tmp/ck/cktty-restore.out)"; criu_log /tmp/ck/cktty-img; }
+check "cktty: status after restore" running "$(status cktty)"
+$P/skiff kill cktty KILL
+wait $rpid
+check "cktty: foreground restore exits with the init's status" 137 "$?"
+if $P/skiff state cktty >/dev/null 2>&1; then bad "cktty: left after the foreground restore ended"; else ok "cktty: removed when it exited"; fi
 $P/skiff delete --force cktty >/dev/null 2>&1
 
 echo "$PASS passed, $FAIL failed"

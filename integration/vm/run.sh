@@ -319,6 +319,8 @@ touch "$BASE"
 # ---------------------------------------------------------------- payload layer
 SPECS=()
 [[ -n $SKIFF ]] && SPECS+=("$SKIFF:/usr/bin/skiff")
+# skiff's checkpoint/restore companion (make build puts it beside skiff)
+[[ -n $SKIFF && -x $(dirname "$SKIFF")/skiff-criu ]] && SPECS+=("$(dirname "$SKIFF")/skiff-criu:/usr/bin/skiff-criu")
 for p in "${PAYLOADS[@]}"; do
 	src=${p%%:*} dst=""
 	[[ $p == *:* ]] && dst=${p#*:}
