@@ -289,9 +289,10 @@ sleep 30`)
 	r := c.skiffOpts(runOpts{ExtraFiles: []*os.File{theirs}}, "exec", "-d", "--preserve-fds", "1", "--env", "_SKIFF_SYNC=3", c.id, "/evil")
 	theirs.Close()
 	if r.Code != 0 {
-		// The sealed copy lives on a detached mount: the kernel will not
-		// execute it again from inside the container (ENOENT), which
-		// ends the attack here.
+		// A dynamically linked skiff cannot start inside a rootfs
+		// without its ELF interpreter (ENOENT in a busybox-static
+		// bundle), which ends the attack here. A static one runs, and
+		// the attack goes on below.
 		if !strings.Contains(r.Stderr, "/evil") {
 			t.Fatalf("exec /evil failed for another reason: %s", r)
 		}
@@ -305,6 +306,14 @@ sleep 30`)
 	deadline := time.Now().Add(10 * time.Second)
 	for pid == 0 && time.Now().Before(deadline) {
 		pid = findProc("/proc/self/exe", "init", "/evil")
+		if pid != 0 {
+			// Stage 0 forks: its parent has the same command line and
+			// exits at once; the child stays, blocked reading fd 3.
+			time.Sleep(50 * time.Millisecond)
+			if !processAlive(pid) {
+				pid = 0
+			}
+		}
 		if pid == 0 {
 			time.Sleep(20 * time.Millisecond)
 		}
