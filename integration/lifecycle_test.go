@@ -732,3 +732,31 @@ func TestKillAll(t *testing.T) {
 	}
 	c.waitStatus("stopped", 10*time.Second)
 }
+
+func TestFeatures(t *testing.T) {
+	t.Parallel()
+	setup(t)
+	r := runSkiff(t, runOpts{}, "features")
+	if r.Code != 0 {
+		t.Fatalf("features: %s", r)
+	}
+	var f struct {
+		OCIVersionMax string `json:"ociVersionMax"`
+		Linux         struct {
+			Namespaces []string        `json:"namespaces"`
+			Cgroup     map[string]bool `json:"cgroup"`
+		} `json:"linux"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &f); err != nil {
+		t.Fatalf("features is not JSON: %v: %q", err, r.Stdout)
+	}
+	if !strings.HasPrefix(f.OCIVersionMax, "1.") || len(f.Linux.Namespaces) != 8 {
+		t.Errorf("features: ociVersionMax %q, namespaces %v", f.OCIVersionMax, f.Linux.Namespaces)
+	}
+	// The build has the systemd driver, whether or not systemd runs here.
+	for _, k := range []string{"v1", "v2", "systemd"} {
+		if !f.Linux.Cgroup[k] {
+			t.Errorf("features: linux.cgroup.%s should be true: %v", k, f.Linux.Cgroup)
+		}
+	}
+}

@@ -30,6 +30,7 @@ bundle() { # bundle NAME CONFIG
 show() { systemctl show -p "$2" --value "$1"; }
 
 echo "# cgroup: $(stat -fc %T $CG) (v1: $V1), systemd: $(systemctl is-system-running 2>&1)"
+check "features: linux.cgroup.systemd" true "$($P/skiff features | tr -d ' \n' | sed -n 's/.*"systemd":\(true\|false\).*/\1/p')"
 
 # --- a container with limits in its scope
 B=$(bundle c1 limits)
