@@ -85,7 +85,7 @@ conf("pids", ["sleep", "1000"], {"pids": {"limit": 10}}, ":skiff:pids")
 conf("oom", ["sh", "-c", "tail /dev/zero"], {"memory": {"limit": 16777216, "swap": 16777216}}, "")
 # Checkpoint/restore: a counter in memory, written each tick to a host
 # directory bound at /out (criu must treat that mount as external).
-counter = "i=0; while :; do i=$((i+1)); echo $i >/out/count; sleep 0.1; done"
+counter = "echo kept >/tmp/skiff-marker; i=0; while :; do i=$((i+1)); echo $i >/out/count; sleep 0.1; done"
 def ckpt(name, cgpath, layer=True, terminal=False):
     conf(name, ["sh", "-c", counter], {"memory": {"limit": 67108864}, "pids": {"limit": 50}}, cgpath)
     c = json.load(open(sys.argv[2] + "/config-" + name + ".json"))

@@ -181,6 +181,8 @@ ckpt() {
 	sleep 1
 	check "$n: the counter stopped at the checkpoint" "$c1" "$(count $n)"
 	if $SK state $n >/dev/null 2>&1; then bad "$n: still listed after checkpoint"; else ok "$n: removed by checkpoint"; fi
+	# a writable layer outlives the checkpoint (restore mounts it again)
+	[[ $n != ckfs ]] || { [[ -d /var/lib/skiff/layers/$n/upper ]] && ok "$n: layer kept for the restore" || bad "$n: layer gone after checkpoint"; }
 	[[ -z $g ]] || check "$n: scope gone after checkpoint" inactive "$(systemctl is-active skiff-$n.scope 2>&1 | sed 's/unknown/inactive/;s/failed/inactive/')"
 	if [[ $n == cksd ]]; then
 		$SK restore -d --bundle "$B" --image-path $img $n < <(sleep 600) > >(cat >>/tmp/ck/$n.out) 2>/tmp/ck/$n.err
@@ -194,11 +196,13 @@ ckpt() {
 	((r >= c1)) && ok "$n: restored counter at $r (checkpointed at $c1)" || bad "$n: counter restarted: $r < $c1"
 	wait_count $n $((c1 + 5)) && ok "$n: the counter continues from $c1" || bad "$n: the counter does not continue ($(count $n))"
 	check "$n: memory limit after restore" 67108864 "$(cat $memf 2>&1)"
+	check "$n: exec into the restored container sees its files" kept "$($SK exec $n cat /tmp/skiff-marker 2>&1)"
 	pid=$($SK state $n | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
 	grep -qx "$pid" "$(dirname $memf)/cgroup.procs" && ok "$n: restored init $pid in the container's cgroup" ||
 		bad "$n: restored init $pid not in $(dirname $memf)/cgroup.procs: $(cat $(dirname $memf)/cgroup.procs | tr '\n' ' ')"
 	$SK delete --force $n && ok "$n: delete" || bad "$n: delete"
 	[[ ! -e $(dirname $memf) ]] && ok "$n: cgroup removed" || bad "$n: $(dirname $memf) left"
+	[[ ! -e /var/lib/skiff/layers/$n ]] && ok "$n: no layer left" || bad "$n: layer left after delete"
 	[[ -z $g ]] || check "$n: scope gone after delete" inactive "$(systemctl is-active skiff-$n.scope 2>&1 | sed 's/unknown/inactive/;s/failed/inactive/')"
 }
 echo "# $(criu --version | head -n1)"
