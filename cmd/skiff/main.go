@@ -41,9 +41,15 @@ func main() {
 	// from 3 up closes at exec. Fds passed on purpose (--preserve-fds)
 	// are dup'ed to their place by exec.Cmd, which clears the flag.
 	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
-	// A runtime invocation is short and mostly waits on the kernel: one P
-	// spares the idle Ps' spinning (hundreds of nanosleep/futex calls).
-	runtime.GOMAXPROCS(1)
+	// A runtime invocation is short and mostly waits on the kernel: two
+	// Ps at most spare the idle Ps' spinning on a large machine. Not one:
+	// with a single P, sysmon takes it from every syscall longer than
+	// 20 us (mount, fsync, clone...) and keeps polling every 20 us,
+	// which cost about 1 ms of CPU and 60 context switches per `run`
+	// (perf stat, issue 8); with an idle P beside it, it backs off.
+	if runtime.GOMAXPROCS(0) > 2 {
+		runtime.GOMAXPROCS(2)
+	}
 	app := newApp()
 	if err := app.Run(os.Args); err != nil {
 		reportError(err)
