@@ -26,7 +26,10 @@ const (
 
 const (
 	stateFile = "state.json"
-	fifoName  = "exec.fifo"
+	// stateTmp is where save writes the next state; after a save it holds
+	// the previous one.
+	stateTmp = ".state.json.next"
+	fifoName = "exec.fifo"
 )
 
 // State is what skiff keeps in <root>/<id>/state.json.
@@ -60,18 +63,25 @@ type store struct{ root string }
 func (s store) dir(id string) string { return filepath.Join(s.root, id) }
 
 // save writes the state atomically: a crash leaves the old or the new
-// file, never half of one.
+// file, never half of one. The new state is written to stateTmp and
+// fsynced, then exchanged with state.json (renameat2 RENAME_EXCHANGE,
+// atomic like a rename): the previous state's inode becomes stateTmp and
+// is rewritten by the next save, so a container's saves after the first
+// allocate and free no inode. On ext4 without a journal a new inode cost
+// about 0.5 ms here (the allocator skips recently deleted inodes), four
+// times per `run` (issue 8). The first save, and filesystems without
+// RENAME_EXCHANGE, rename as before.
 func (s store) save(st *State) error {
 	data, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
 	dir := s.dir(st.ID)
-	tmp, err := os.CreateTemp(dir, ".state-*")
+	tmpPath := filepath.Join(dir, stateTmp)
+	tmp, err := os.OpenFile(tmpPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return fmt.Errorf("write state: %w", err)
 	}
-	defer os.Remove(tmp.Name())
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write state: %w", err)
@@ -83,7 +93,11 @@ func (s store) save(st *State) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("write state: %w", err)
 	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, stateFile)); err != nil {
+	dst := filepath.Join(dir, stateFile)
+	if unix.Renameat2(unix.AT_FDCWD, tmpPath, unix.AT_FDCWD, dst, unix.RENAME_EXCHANGE) == nil {
+		return nil
+	}
+	if err := os.Rename(tmpPath, dst); err != nil {
 		return fmt.Errorf("write state: %w", err)
 	}
 	return nil
