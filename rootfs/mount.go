@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -271,26 +272,68 @@ func mountCgroup(c *Config, m *specs.Mount, opts MountOptions) error {
 	if err := unix.Mount("tmpfs", fdPath(target), "tmpfs", flags&^unix.MS_RDONLY, "mode=755"); err != nil {
 		return fmt.Errorf("mount tmpfs: %w", err)
 	}
+	// The tmpfs is ours and empty, and nothing runs in this mount
+	// namespace but us: its mount points are made and opened relative to
+	// its root, one component each, with no walk from the rootfs.
+	top, err := openInRoot(c.Rootfs, m.Destination)
+	if err != nil {
+		return err
+	}
+	defer top.Close()
 	for _, cm := range c.CgroupMounts {
-		dest := filepath.Join(m.Destination, cm.Name)
-		d, err := ensureTarget(c.Rootfs, dest, false)
-		if err != nil {
-			return err
-		}
-		d.Close()
-		if err := bindWithFlags(c.Rootfs, dest, cm.HostDir, unix.MS_REC|flags); err != nil {
+		if err := bindInDir(top, cm.Name, cm.HostDir, unix.MS_REC|flags); err != nil {
 			return fmt.Errorf("bind cgroup %q: %w", cm.Name, err)
 		}
 	}
 	if flags&unix.MS_RDONLY != 0 {
-		top, err := openInRoot(c.Rootfs, m.Destination)
-		if err != nil {
-			return err
-		}
-		defer top.Close()
 		if err := unix.Mount("", fdPath(top), "", unix.MS_REMOUNT|flags, "mode=755"); err != nil {
 			return fmt.Errorf("remount read-only: %w", err)
 		}
+	}
+	return nil
+}
+
+// bindInDir makes the directory name (one path component) in dir and
+// bind-mounts src on it with flags, as bindWithFlags does for a path.
+func bindInDir(dir *os.File, name, src string, flags uintptr) error {
+	if strings.Contains(name, "/") || name == "" || name == "." || name == ".." {
+		return fmt.Errorf("bad mount point name %q", name)
+	}
+	if err := unix.Mkdirat(int(dir.Fd()), name, 0o755); err != nil && err != unix.EEXIST {
+		return fmt.Errorf("mkdir: %w", err)
+	}
+	fd, err := unix.Openat(int(dir.Fd()), name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open mount point: %w", err)
+	}
+	target := os.NewFile(uintptr(fd), name)
+	defer target.Close()
+	srcFile, err := os.OpenFile(src, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open bind source: %w", err)
+	}
+	defer srcFile.Close()
+	if err := unix.Mount(fdPath(srcFile), fdPath(target), "", unix.MS_BIND|(flags&unix.MS_REC), ""); err != nil {
+		return err
+	}
+	extra := flags &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT)
+	if extra == 0 {
+		return nil
+	}
+	// The handle above is the covered directory; the new mount is what
+	// the name leads to now.
+	fd, err = unix.Openat(int(dir.Fd()), name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open mount: %w", err)
+	}
+	mnt := os.NewFile(uintptr(fd), name)
+	defer mnt.Close()
+	locked, err := mountFlagsOf(mnt)
+	if err != nil {
+		return fmt.Errorf("statfs: %w", err)
+	}
+	if err := unix.Mount("", fdPath(mnt), "", unix.MS_BIND|unix.MS_REMOUNT|extra|locked, ""); err != nil {
+		return fmt.Errorf("remount with flags: %w", err)
 	}
 	return nil
 }
