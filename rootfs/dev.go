@@ -32,8 +32,10 @@ func populateDev(c *Config) error {
 			devices = replaceDevice(devices, d)
 		}
 	}
+	dirs := dirCache{root: c.Rootfs}
+	defer dirs.close()
 	for _, d := range devices {
-		if err := createDevice(c, d); err != nil {
+		if err := createDevice(c, &dirs, d); err != nil {
 			return fmt.Errorf("create device %q: %w", d.Path, err)
 		}
 	}
@@ -42,11 +44,40 @@ func populateDev(c *Config) error {
 		links = append(links, [2]string{"/proc/kcore", "/dev/core"})
 	}
 	for _, l := range links {
-		if err := symlinkInRoot(c.Rootfs, l[0], l[1]); err != nil {
+		if err := symlinkIn(&dirs, l[0], l[1]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// dirCache keeps the handles of the directories populateDev works in
+// (nearly always just /dev): one resolution each instead of one per node.
+type dirCache struct {
+	root    string
+	handles map[string]*os.File
+}
+
+func (d *dirCache) get(dir string) (*os.File, error) {
+	dir = filepath.Clean("/" + dir)
+	if f, ok := d.handles[dir]; ok {
+		return f, nil
+	}
+	f, err := ensureTarget(d.root, dir, false)
+	if err != nil {
+		return nil, err
+	}
+	if d.handles == nil {
+		d.handles = map[string]*os.File{}
+	}
+	d.handles[dir] = f
+	return f, nil
+}
+
+func (d *dirCache) close() {
+	for _, f := range d.handles {
+		f.Close()
+	}
 }
 
 func replaceDevice(list []specs.LinuxDevice, d specs.LinuxDevice) []specs.LinuxDevice {
@@ -59,12 +90,11 @@ func replaceDevice(list []specs.LinuxDevice, d specs.LinuxDevice) []specs.LinuxD
 	return append(list, d)
 }
 
-func symlinkInRoot(root, target, link string) error {
-	parent, err := ensureTarget(root, filepath.Dir(link), false)
+func symlinkIn(dirs *dirCache, target, link string) error {
+	parent, err := dirs.get(filepath.Dir(link))
 	if err != nil {
 		return err
 	}
-	defer parent.Close()
 	err = unix.Symlinkat(target, int(parent.Fd()), filepath.Base(link))
 	if err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("symlink %q -> %q: %w", link, target, err)
@@ -90,12 +120,11 @@ func deviceMode(d specs.LinuxDevice) (uint32, error) {
 
 // createDevice makes the node with mknod; in a user namespace, where mknod
 // is refused, it bind-mounts the host's node instead.
-func createDevice(c *Config, d specs.LinuxDevice) error {
-	parent, err := ensureTarget(c.Rootfs, filepath.Dir(d.Path), false)
+func createDevice(c *Config, dirs *dirCache, d specs.LinuxDevice) error {
+	parent, err := dirs.get(filepath.Dir(d.Path))
 	if err != nil {
 		return err
 	}
-	defer parent.Close()
 	base := filepath.Base(d.Path)
 	mode, err := deviceMode(d)
 	if err != nil {
