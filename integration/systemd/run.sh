@@ -59,6 +59,7 @@ cp "$SKIFF" "$P/skiff"
 cp "$(dirname "$SKIFF")/skiff-criu" "$P/skiff-criu"
 cp "$BUSYBOX" "$P/busybox"
 cp "$HERE/test.sh" "$P/run.sh"
+cp "$HERE/console-recv.py" "$P/console-recv.py"
 echo "$BUDGET" >"$P/timeout"
 # The bundle's config: skiff's default spec with a systemd cgroupsPath.
 "$SKIFF" spec --bundle "$WORK" >/dev/null
@@ -97,6 +98,7 @@ def ckpt(name, cgpath, layer=True, terminal=False):
 ckpt("ckfs", "/skiff-ckfs")
 ckpt("cksd", "system.slice:skiff:cksd", layer=False)
 ckpt("cktty", "/skiff-cktty", terminal=True)
+ckpt("cktty2", "/skiff-cktty2", terminal=True)
 PY
 mkfs.ext4 -q -F -d "$P" "$WORK/payload.ext4" 64M
 

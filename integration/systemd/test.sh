@@ -241,5 +241,34 @@ check "cktty: foreground restore exits with the init's status" 137 "$?"
 if $P/skiff state cktty >/dev/null 2>&1; then bad "cktty: left after the foreground restore ended"; else ok "cktty: removed when it exited"; fi
 $P/skiff delete --force cktty >/dev/null 2>&1
 
+# --- a terminal through --console-socket, before and after the restore
+mkdir -p /tmp/ck/cktty2
+B=$(bundle cktty2 cktty2)
+recv() { # recv NAME: start a console receiver, wait for its socket
+	rm -f /tmp/ck/$1.sock
+	python3 $P/console-recv.py /tmp/ck/$1.sock /tmp/ck/$1.out &
+	local i
+	for i in $(seq 50); do [[ -S /tmp/ck/$1.sock ]] && return 0; sleep 0.1; done
+	bad "console receiver $1 did not start"
+}
+recv cs1
+cs1=$!
+$P/skiff run -d --console-socket /tmp/ck/cs1.sock --bundle "$B" cktty2 </dev/null >/tmp/ck/cktty2.out 2>&1 || bad "cktty2: run -d: $(cat /tmp/ck/cktty2.out)"
+wait_count cktty2 5 || bad "cktty2: the counter does not count"
+if $P/skiff checkpoint --shell-job --image-path /tmp/ck/cktty2-img cktty2; then ok "cktty2: checkpoint --shell-job"; else
+	bad "cktty2: checkpoint --shell-job"; criu_log /tmp/ck/cktty2-img; fi
+c1=$(count cktty2)
+recv cs2
+cs2=$!
+if $P/skiff restore -d --shell-job --console-socket /tmp/ck/cs2.sock --bundle "$B" --image-path /tmp/ck/cktty2-img cktty2 </dev/null >>/tmp/ck/cktty2.out 2>&1; then
+	ok "cktty2: restore -d --console-socket"; else bad "cktty2: restore: $(tail -n 2 /tmp/ck/cktty2.out)"; criu_log /tmp/ck/cktty2-img; fi
+wait_count cktty2 $((c1 + 5)) && ok "cktty2: counting on from $c1" || bad "cktty2: the counter does not continue"
+check "cktty2: the console socket got the restored terminal" "tty=True" "$(head -n1 /tmp/ck/cs2.out 2>&1 | grep -o 'tty=[A-Za-z]*')"
+out=$($P/skiff exec cktty2 ls -l /proc/1/fd/0 2>&1 | sed -n 's/.* -> //p')
+[[ $out == /dev/pts/* || $out == /dev/console ]] && ok "cktty2: the restored init's stdin is a terminal ($out)" || bad "cktty2: the restored init's stdin: $out"
+$P/skiff delete --force cktty2 >/dev/null 2>&1 && ok "cktty2: delete" || bad "cktty2: delete"
+kill $cs1 $cs2 2>/dev/null
+wait $cs1 $cs2 2>/dev/null
+
 echo "$PASS passed, $FAIL failed"
 [[ $FAIL == 0 ]]
