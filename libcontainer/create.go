@@ -87,18 +87,8 @@ func Create(o *CreateOptions) (*State, error) {
 		return nil, err
 	}
 	s := store{o.Root}
-	if err := os.MkdirAll(o.Root, 0o711); err != nil {
-		return nil, fmt.Errorf("create state root %q: %w", o.Root, err)
-	}
-	if err := os.Mkdir(s.dir(o.ID), 0o711); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("container %q already exists", o.ID)
-		}
-		return nil, fmt.Errorf("create state dir: %w", err)
-	}
-	unlock, err := s.lock(o.ID)
+	unlock, err := s.create(o.ID)
 	if err != nil {
-		os.RemoveAll(s.dir(o.ID))
 		return nil, err
 	}
 	defer unlock()

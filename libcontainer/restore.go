@@ -63,18 +63,8 @@ func Restore(o *RestoreOptions) (*State, error) {
 		return nil, err
 	}
 	s := store{co.Root}
-	if err := os.MkdirAll(co.Root, 0o711); err != nil {
-		return nil, fmt.Errorf("create state root %q: %w", co.Root, err)
-	}
-	if err := os.Mkdir(s.dir(co.ID), 0o711); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("container %q already exists", co.ID)
-		}
-		return nil, fmt.Errorf("create state dir: %w", err)
-	}
-	unlock, err := s.lock(co.ID)
+	unlock, err := s.create(co.ID)
 	if err != nil {
-		os.RemoveAll(s.dir(co.ID))
 		return nil, err
 	}
 	defer unlock()

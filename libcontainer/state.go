@@ -121,6 +121,26 @@ func (s store) load(id string) (*State, error) {
 	return &st, nil
 }
 
+// create makes the state directory of a new container and takes its lock;
+// an id in use is refused.
+func (s store) create(id string) (unlock func(), err error) {
+	if err := os.MkdirAll(s.root, 0o711); err != nil {
+		return nil, fmt.Errorf("create state root %q: %w", s.root, err)
+	}
+	if err := os.Mkdir(s.dir(id), 0o711); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("container %q already exists", id)
+		}
+		return nil, fmt.Errorf("create state dir: %w", err)
+	}
+	unlock, err = s.lock(id)
+	if err != nil {
+		os.RemoveAll(s.dir(id))
+		return nil, err
+	}
+	return unlock, nil
+}
+
 // lock takes the container's exclusive lock (flock on its directory). The
 // caller must re-check that the container still exists: a concurrent delete
 // may have won.
