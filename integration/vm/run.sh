@@ -417,9 +417,16 @@ if [[ $PVH == 1 ]] && grep -qs '^CONFIG_PVH=y' "/boot/config-$KVER"; then
 fi
 
 # ---------------------------------------------------------------- boot
-APPEND="console=ttyS0,115200 panic=-1 oops=panic rdinit=/init cgroup_no_v1=all"
-APPEND+=" ${SKIFF_VM_APPEND:-} tsc=reliable no_timer_check i8042.noaux i8042.nokbd i8042.nopnp random.trust_cpu=on"
+# softlockup_panic: a guest CPU stuck in the kernel (seen once in
+# conformance-vm under TCG: "soft lockup - CPU#1 stuck for 455s! [skiff]",
+# the VM then hung until the budget) panics at once; panic() raises the
+# console's log level before it prints the stuck CPU's stack, so such a
+# run fails in seconds and says where, instead of timing out with nothing
+# to go on. (A higher loglevel for the whole run would interleave kernel
+# warnings with the harness's marker lines.)
+APPEND="console=ttyS0,115200 panic=-1 oops=panic softlockup_panic=1 rdinit=/init cgroup_no_v1=all"
 if [[ $VERBOSE == 1 ]]; then APPEND+=" loglevel=7 skiffvm.verbose"; else APPEND+=" quiet loglevel=3"; fi
+APPEND+=" tsc=reliable no_timer_check i8042.noaux i8042.nokbd i8042.nopnp random.trust_cpu=on ${SKIFF_VM_APPEND:-}"
 OVERALL=$((BUDGET + 120))
 
 QEMU=(qemu-system-x86_64 -accel tcg -machine pc -cpu max -m "$MEMORY" -smp "$SMP"
