@@ -201,11 +201,20 @@ func mountBind(c *Config, m *specs.Mount, opts MountOptions) error {
 // bindWithFlags bind-mounts src on dest (inside root), then remounts it
 // with the per-mount flags (a bind mount ignores them at creation).
 func bindWithFlags(root, dest, src string, flags uintptr) error {
-	target, err := openInRoot(root, dest)
+	open := func() (*os.File, error) { return openInRoot(root, dest) }
+	target, err := open()
 	if err != nil {
 		return err
 	}
 	defer target.Close()
+	return bindOnto(target, src, flags, open)
+}
+
+// bindOnto bind-mounts src on the open mount point target and, when flags
+// carry more than MS_BIND/MS_REC, remounts the new mount with them (plus
+// the flags the kernel locks on it); reopen yields a handle of what the
+// mount point shows now, the new mount.
+func bindOnto(target *os.File, src string, flags uintptr, reopen func() (*os.File, error)) error {
 	srcFile, err := os.OpenFile(src, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open bind source: %w", err)
@@ -218,14 +227,14 @@ func bindWithFlags(root, dest, src string, flags uintptr) error {
 	if extra == 0 {
 		return nil
 	}
-	top, err := openInRoot(root, dest)
+	top, err := reopen()
 	if err != nil {
 		return err
 	}
 	defer top.Close()
 	locked, err := mountFlagsOf(top)
 	if err != nil {
-		return fmt.Errorf("statfs %q: %w", dest, err)
+		return fmt.Errorf("statfs: %w", err)
 	}
 	if err := unix.Mount("", fdPath(top), "", unix.MS_BIND|unix.MS_REMOUNT|extra|locked, ""); err != nil {
 		return fmt.Errorf("remount with flags: %w", err)
@@ -302,38 +311,17 @@ func bindInDir(dir *os.File, name, src string, flags uintptr) error {
 	if err := unix.Mkdirat(int(dir.Fd()), name, 0o755); err != nil && err != unix.EEXIST {
 		return fmt.Errorf("mkdir: %w", err)
 	}
-	fd, err := unix.Openat(int(dir.Fd()), name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open mount point: %w", err)
+	open := func() (*os.File, error) {
+		fd, err := unix.Openat(int(dir.Fd()), name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("open mount point: %w", err)
+		}
+		return os.NewFile(uintptr(fd), name), nil
 	}
-	target := os.NewFile(uintptr(fd), name)
-	defer target.Close()
-	srcFile, err := os.OpenFile(src, unix.O_PATH|unix.O_CLOEXEC, 0)
+	target, err := open()
 	if err != nil {
-		return fmt.Errorf("open bind source: %w", err)
-	}
-	defer srcFile.Close()
-	if err := unix.Mount(fdPath(srcFile), fdPath(target), "", unix.MS_BIND|(flags&unix.MS_REC), ""); err != nil {
 		return err
 	}
-	extra := flags &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT)
-	if extra == 0 {
-		return nil
-	}
-	// The handle above is the covered directory; the new mount is what
-	// the name leads to now.
-	fd, err = unix.Openat(int(dir.Fd()), name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open mount: %w", err)
-	}
-	mnt := os.NewFile(uintptr(fd), name)
-	defer mnt.Close()
-	locked, err := mountFlagsOf(mnt)
-	if err != nil {
-		return fmt.Errorf("statfs: %w", err)
-	}
-	if err := unix.Mount("", fdPath(mnt), "", unix.MS_BIND|unix.MS_REMOUNT|extra|locked, ""); err != nil {
-		return fmt.Errorf("remount with flags: %w", err)
-	}
-	return nil
+	defer target.Close()
+	return bindOnto(target, src, flags, open)
 }
