@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/skiff-runtime/skiff/rootfs/mountinfo"
 )
 
 // hierarchy is one mounted cgroup hierarchy of the host.
@@ -76,8 +78,8 @@ func parseMountinfo(r io.Reader) ([]hierarchy, error) {
 		}
 		seen[dev] = true
 		h := hierarchy{
-			root:       unescapeMountinfo(fields[3]),
-			mountpoint: unescapeMountinfo(fields[4]),
+			root:       mountinfo.Unescape(fields[3]),
+			mountpoint: mountinfo.Unescape(fields[4]),
 			v2:         fstype == "cgroup2",
 		}
 		if !h.v2 {
@@ -96,27 +98,6 @@ func parseMountinfo(r io.Reader) ([]hierarchy, error) {
 		return nil, fmt.Errorf("read mountinfo: %w", err)
 	}
 	return out, nil
-}
-
-// unescapeMountinfo undoes the octal escapes (\040 for a space, ...) the
-// kernel uses in mountinfo paths.
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			o := s[i+1 : i+4]
-			if len(o) == 3 && o[0] >= '0' && o[0] <= '3' && o[1] >= '0' && o[1] <= '7' && o[2] >= '0' && o[2] <= '7' {
-				b.WriteByte((o[0]-'0')<<6 | (o[1]-'0')<<3 | (o[2] - '0'))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // hostHierarchies probes the hierarchies mounted in this process's mount

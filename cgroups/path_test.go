@@ -90,16 +90,6 @@ func TestParseMountinfo(t *testing.T) {
 	}
 }
 
-func TestUnescapeMountinfo(t *testing.T) {
-	for in, want := range map[string]string{
-		`/a\040b`: "/a b", `/plain`: "/plain", `/t\011`: "/t\t", `/bad\09`: `/bad\09`, `\`: `\`,
-	} {
-		if got := unescapeMountinfo(in); got != want {
-			t.Errorf("unescape(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestParseProcCgroup(t *testing.T) {
 	in := "9:name=systemd:/\n4:memory:/process_api/92\n1:cpu,cpuacct:/c\n0::/u\n"
 	got, err := parseProcCgroup(strings.NewReader(in))

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/skiff-runtime/skiff/cgroups"
+	"github.com/skiff-runtime/skiff/rootfs/mountinfo"
 )
 
 // CriuOptions are what checkpoint and restore share (runc's flags).
@@ -349,27 +350,9 @@ func containerMounts(pid int) (points map[string]bool, ids map[int]bool) {
 		if n, err := strconv.Atoi(f[0]); err == nil {
 			ids[n] = true
 		}
-		points[unescapeOctal(f[4])] = true
+		points[mountinfo.Unescape(f[4])] = true
 	}
 	return points, ids
-}
-
-func unescapeOctal(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // saveDescriptors records the init's stdio in the image. A file the

@@ -73,11 +73,3 @@ func TestExternalMounts(t *testing.T) {
 		t.Errorf("externalMounts filtered by mount points = %v", got)
 	}
 }
-
-func TestUnescapeOctal(t *testing.T) {
-	for in, want := range map[string]string{`/a\040b`: "/a b", `/plain`: "/plain", `/x\134y`: `/x\y`, `/bad\04`: `/bad\04`} {
-		if got := unescapeOctal(in); got != want {
-			t.Errorf("unescapeOctal(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -45,9 +45,3 @@ func FuzzParseOptions(f *testing.F) {
 		ParseOptions([]string{a, b, c})
 	})
 }
-
-func TestUnescapeMountinfo(t *testing.T) {
-	if got := unescapeMountinfo(`/a\040b`); got != "/a b" {
-		t.Fatalf("got %q", got)
-	}
-}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/skiff-runtime/skiff/rootfs/mountinfo"
 )
 
 // Discard removes the layer directory and everything in it. It removes
@@ -65,7 +67,7 @@ func mountedUnder(dir string) (string, error) {
 		if len(fields) < 5 {
 			continue
 		}
-		mp := unescapeMountinfo(fields[4])
+		mp := mountinfo.Unescape(fields[4])
 		if mp == dir || strings.HasPrefix(mp, dir+"/") {
 			return mp, nil
 		}
@@ -74,31 +76,4 @@ func mountedUnder(dir string) (string, error) {
 		return "", fmt.Errorf("read mount table: %w", err)
 	}
 	return "", nil
-}
-
-// unescapeMountinfo undoes the octal escapes (\040 for a space, ...) the
-// kernel writes into mountinfo paths.
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) && isOctal(s[i+1:i+4]) {
-			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
-			i += 3
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func isOctal(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '7' {
-			return false
-		}
-	}
-	return true
 }

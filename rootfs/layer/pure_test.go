@@ -96,20 +96,6 @@ func TestIDs(t *testing.T) {
 	}
 }
 
-func TestUnescapeMountinfo(t *testing.T) {
-	for in, want := range map[string]string{
-		`/plain`:            "/plain",
-		`/with\040space`:    "/with space",
-		`/tab\011and\134bs`: "/tab\tand\\bs",
-		`/trailing\04`:      `/trailing\04`,
-		`/not\999octal`:     `/not\999octal`,
-	} {
-		if got := unescapeMountinfo(in); got != want {
-			t.Errorf("unescapeMountinfo(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestParseFormat(t *testing.T) {
 	for in, want := range map[string]Format{"tar": Tar, "dir": Dir} {
 		if got, err := ParseFormat(in); err != nil || got != want {
