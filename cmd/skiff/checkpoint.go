@@ -5,7 +5,6 @@ package main
 import (
 	"os"
 	"os/signal"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -142,16 +141,6 @@ var restoreCommand = &cli.Command{
 		if detach {
 			return nil
 		}
-		code := waitForwarding(st.Pid, signals)
-		if proxy != nil {
-			proxy.finish()
-			proxy = nil
-		}
-		if !c.Bool("keep") {
-			if err := rt.Delete(st.ID, true, false); err != nil && !strings.Contains(err.Error(), "does not exist") {
-				logger.Warnf("remove container %s: %v", st.ID, err)
-			}
-		}
-		return exitError{code}
+		return waitThenRemove(rt, st.ID, st.Pid, signals, &proxy, c.Bool("keep"))
 	},
 }

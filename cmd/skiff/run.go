@@ -1,11 +1,14 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"os/signal"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-runtime/skiff/libcontainer"
 )
 
 var runCommand = &cli.Command{
@@ -46,18 +49,25 @@ var runCommand = &cli.Command{
 		if c.Bool("detach") {
 			return nil
 		}
-		code := waitForwarding(st.Pid, signals)
-		if proxy != nil {
-			proxy.finish()
-			proxy = nil
-		}
-		if !c.Bool("keep") {
-			if err := rt.Delete(st.ID, true, false); err != nil {
-				logger.Warnf("remove container %s: %v", st.ID, err)
-			}
-		}
-		return exitError{code}
+		return waitThenRemove(rt, st.ID, st.Pid, signals, &proxy, c.Bool("keep"))
 	},
+}
+
+// waitThenRemove is the end of a foreground run or restore: wait for the
+// container's init (passing signals on), let the terminal proxy drain,
+// remove the container unless keep, and exit with the init's status.
+func waitThenRemove(rt *libcontainer.Runtime, id string, pid int, signals chan os.Signal, proxy **ttyProxy, keep bool) error {
+	code := waitForwarding(pid, signals)
+	if *proxy != nil {
+		(*proxy).finish()
+		*proxy = nil
+	}
+	if !keep {
+		if err := rt.Delete(id, true, false); err != nil && !errors.Is(err, libcontainer.ErrNotExist) {
+			logger.Warnf("remove container %s: %v", id, err)
+		}
+	}
+	return exitError{code}
 }
 
 // waitForwarding waits for the container's init (a child of this process:
