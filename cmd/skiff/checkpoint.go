@@ -4,13 +4,13 @@ package main
 
 import (
 	"os"
-	"os/signal"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-runtime/skiff/libcontainer"
 	"github.com/skiff-runtime/skiff/libcontainer/bundle"
+	"github.com/skiff-runtime/skiff/libcontainer/sigrelay"
 )
 
 // criuFlags are runc's options common to checkpoint and restore.
@@ -102,8 +102,9 @@ var restoreCommand = &cli.Command{
 		detach := c.Bool("detach")
 		signals := make(chan os.Signal, 64)
 		if !detach {
-			signal.Notify(signals, forwardedSignals()...)
-			defer signal.Stop(signals)
+			if err := sigrelay.Notify(signals, forwardedSignals()...); err != nil {
+				return err
+			}
 			if !c.Bool("no-subreaper") {
 				if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 					return err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-runtime/skiff/libcontainer"
+	"github.com/skiff-runtime/skiff/libcontainer/sigrelay"
 )
 
 var execCommand = &cli.Command{
@@ -46,11 +46,12 @@ var execCommand = &cli.Command{
 		}
 		signals := make(chan os.Signal, 64)
 		if !c.Bool("detach") {
-			// No signal.Stop: the process exits when the action
-			// returns, and Stop costs a round trip with the runtime's
-			// signal thread per signal (about 1.5 ms of CPU for these
-			// 57, issue 8).
-			signal.Notify(signals, forwardedSignals()...)
+			// Relayed until the process exits (sigrelay: os/signal's
+			// Notify and Stop cost a round trip with the runtime's
+			// signal thread per signal, issue 8).
+			if err := sigrelay.Notify(signals, forwardedSignals()...); err != nil {
+				return err
+			}
 		}
 		var proxy *ttyProxy
 		var onTerminal func(*os.File) error

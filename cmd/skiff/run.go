@@ -3,12 +3,12 @@ package main
 import (
 	"errors"
 	"os"
-	"os/signal"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-runtime/skiff/libcontainer"
+	"github.com/skiff-runtime/skiff/libcontainer/sigrelay"
 )
 
 var runCommand = &cli.Command{
@@ -24,11 +24,12 @@ var runCommand = &cli.Command{
 		// Catch signals before the container exists so none is lost.
 		signals := make(chan os.Signal, 64)
 		if !c.Bool("detach") {
-			// No signal.Stop: the process exits when the action
-			// returns, and Stop costs a round trip with the runtime's
-			// signal thread per signal (about 1.5 ms of CPU for these
-			// 57, issue 8).
-			signal.Notify(signals, forwardedSignals()...)
+			// Relayed until the process exits (sigrelay: os/signal's
+			// Notify and Stop cost a round trip with the runtime's
+			// signal thread per signal, issue 8).
+			if err := sigrelay.Notify(signals, forwardedSignals()...); err != nil {
+				return err
+			}
 		}
 		var proxy *ttyProxy
 		var onTerminal func(*os.File) error
