@@ -269,11 +269,12 @@ func handshake(sock *os.File) error {
 	return err
 }
 
+// loopbackIndex is lo's ifindex in every network namespace (the kernel's
+// LOOPBACK_IFINDEX): addressing it by index spares a netlink lookup by name.
+const loopbackIndex = 1
+
 func loopbackUp() error {
-	lo, err := netlink.LinkByName("lo")
-	if err != nil {
-		return fmt.Errorf("find loopback: %w", err)
-	}
+	lo := &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: loopbackIndex, Name: "lo"}}
 	if err := netlink.LinkSetUp(lo); err != nil {
 		return fmt.Errorf("bring loopback up: %w", err)
 	}

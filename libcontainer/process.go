@@ -127,7 +127,7 @@ func setUser(u specs.User) error {
 	for _, g := range u.AdditionalGids {
 		groups = append(groups, int(g))
 	}
-	// x/sys/unix changes only the calling thread's credentials.
+	// x/sys/unix's setgroups changes only the calling thread.
 	if err := unix.Setgroups(groups); err != nil {
 		// setgroups is denied in a user namespace whose gid map was
 		// written with setgroups=deny; only an error if groups were asked.
@@ -135,11 +135,14 @@ func setUser(u specs.User) error {
 			return fmt.Errorf("process.user.additionalGids: setgroups: %w", err)
 		}
 	}
-	if err := unix.Setresgid(int(u.GID), int(u.GID), int(u.GID)); err != nil {
-		return fmt.Errorf("process.user.gid: setgid %d: %w", u.GID, err)
+	// Raw: unix.Setresgid and Setresuid go through the syscall package,
+	// which changes every thread (with cgo, glibc signals each thread and
+	// waits for it).
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(u.GID), uintptr(u.GID), uintptr(u.GID)); e != 0 {
+		return fmt.Errorf("process.user.gid: setgid %d: %w", u.GID, e)
 	}
-	if err := unix.Setresuid(int(u.UID), int(u.UID), int(u.UID)); err != nil {
-		return fmt.Errorf("process.user.uid: setuid %d: %w", u.UID, err)
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(u.UID), uintptr(u.UID), uintptr(u.UID)); e != 0 {
+		return fmt.Errorf("process.user.uid: setuid %d: %w", u.UID, e)
 	}
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("reset keep-capabilities: %w", err)
