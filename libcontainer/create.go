@@ -285,7 +285,7 @@ func (c *creation) talkToInit(sp *spawned, fifo *os.File) error {
 		cgMounts = append(cgMounts, rootfs.CgroupMount{Name: m.Name, HostDir: m.Source})
 	}
 	b := &bootstrap{
-		Mode: "create", Spec: spec, Process: spec.Process,
+		Mode: "create", Spec: newInitSpec(spec), Process: spec.Process,
 		Rootfs: o.Bundle.Rootfs, Bundle: o.Bundle.Dir,
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring,
 		OverlayData:  c.overlayData,

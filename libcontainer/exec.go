@@ -94,7 +94,7 @@ func (r *Runtime) Exec(o *ExecOptions) (int, error) {
 }
 
 func (r *Runtime) driveExec(sp *spawned, o *ExecOptions, st *State, cg cgroups.Manager) error {
-	b := &bootstrap{Mode: "exec", Spec: st.Config, Process: o.Process, PreserveFDs: o.PreserveFDs, State: st.ociState(StatusRunning)}
+	b := &bootstrap{Mode: "exec", Spec: newInitSpec(st.Config), Process: o.Process, PreserveFDs: o.PreserveFDs, State: st.ociState(StatusRunning)}
 	if err := writeMsg(sp.sync, message{Type: msgBootstrap, Bootstrap: b}); err != nil {
 		return err
 	}

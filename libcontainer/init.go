@@ -20,7 +20,7 @@ import (
 // has put the init in its namespaces.
 type bootstrap struct {
 	Mode         string               `json:"mode"` // "create" or "exec"
-	Spec         *specs.Spec          `json:"spec"`
+	Spec         *initSpec            `json:"spec"`
 	Process      *specs.Process       `json:"process"`
 	Rootfs       string               `json:"rootfs"`
 	Bundle       string               `json:"bundle"`
@@ -68,13 +68,10 @@ func runInit(sock *os.File) error {
 		return err
 	}
 	b := m.Bootstrap
-	if b == nil {
-		return errors.New("sync: empty bootstrap")
+	if b == nil || b.Spec == nil || b.Process == nil {
+		return errors.New("sync: incomplete bootstrap")
 	}
-	var sec *specs.LinuxSeccomp
-	if b.Spec != nil && b.Spec.Linux != nil {
-		sec = b.Spec.Linux.Seccomp
-	}
+	sec := b.Spec.Seccomp
 	// Compiled now, installed later: the parent applies the container's
 	// rlimits (RLIMIT_AS...) after `ready`, and compiling allocates.
 	filter, err := seccomp.Compile(sec)
@@ -174,7 +171,7 @@ func setupContainer(b *bootstrap, sock *os.File) (slave *os.File, err error) {
 			slave = nil
 		}
 	}()
-	spec := b.Spec
+	spec := b.Spec.spec()
 	if b.NewNetNS {
 		if err := loopbackUp(); err != nil {
 			return nil, err
@@ -320,9 +317,9 @@ func waitForStart(b *bootstrap, proc *process) error {
 		fifo.WriteString(err.Error())
 		return err
 	}
-	if b.Spec.Hooks != nil {
+	if hooks := b.Spec.StartContainerHooks; len(hooks) > 0 {
 		b.State.Status = StatusCreated
-		if err := runHooks("startContainer", b.Spec.Hooks.StartContainer, &b.State); err != nil {
+		if err := runHooks("startContainer", hooks, &b.State); err != nil {
 			return fail(err)
 		}
 	}
