@@ -235,6 +235,29 @@ func TestHookFailures(t *testing.T) {
 			t.Errorf("the user process ran after a failing startContainer hook")
 		}
 	})
+	// run starts under create's lock (libcontainer.Run): a start that
+	// fails there must still remove everything, as delete --force would.
+	t.Run("startContainer fails run", func(t *testing.T) {
+		t.Parallel()
+		var h hookEnv
+		c := newCtr(t, func(c *ctr, s *specs.Spec) {
+			h = newHookEnv(c, s)
+			s.Hooks.StartContainer = []specs.Hook{inContainerHook("startContainer", true)}
+			s.Hooks.Poststop = []specs.Hook{h.hook("poststop")}
+			shell(s, `echo should-not-run`)
+		})
+		r := c.run()
+		if r.Code == 0 || !strings.Contains(r.Stderr, "startContainer") {
+			t.Errorf("run with a failing startContainer hook: want an error naming the hook, got %s", r)
+		}
+		if strings.Contains(r.Stdout+c.output(), "should-not-run") {
+			t.Errorf("the user process ran after a failing startContainer hook")
+		}
+		if got := h.order(); got != "startContainer poststop" {
+			t.Errorf("hooks run: %q, want the failing startContainer then the poststop of the removal", got)
+		}
+		assertNothingLeft(t, c)
+	})
 	t.Run("poststart and poststop only warn", func(t *testing.T) {
 		t.Parallel()
 		var h hookEnv

@@ -51,7 +51,34 @@ type CreateOptions struct {
 	// SystemdCgroup selects the systemd cgroup driver (--systemd-cgroup):
 	// linux.cgroupsPath is then runc's "slice:prefix:name".
 	SystemdCgroup bool
+	// start: Run's, see there.
+	start bool
 }
+
+// Run creates a container and starts it (`run`). The start happens under
+// the create's lock, without writing the "created" state and reading it
+// back (a state write is an fsync; issue 8). A failed start removes the
+// container as delete --force would, poststop hooks included.
+func Run(o *CreateOptions) (*State, error) {
+	o.start = true
+	st, err := Create(o)
+	var failed *startFailure
+	if errors.As(err, &failed) {
+		rt := &Runtime{Root: o.Root, DataRoot: o.DataRoot, Log: o.Log}
+		if derr := rt.Delete(o.ID, true, false); derr != nil && !errors.Is(derr, ErrNotExist) {
+			o.Log.Warnf("remove container %s: %v", o.ID, derr)
+		}
+		return nil, failed.err
+	}
+	return st, err
+}
+
+// startFailure is a start that failed after Create had made the
+// container; Run removes it once Create has released the lock.
+type startFailure struct{ err error }
+
+func (e *startFailure) Error() string { return e.err.Error() }
+func (e *startFailure) Unwrap() error { return e.err }
 
 // crashPoint kills the runtime at a named step when the test-only
 // SKIFF_TEST_CRASH_AT says so: the crash-recovery tests use it to stop
@@ -113,6 +140,11 @@ func Create(o *CreateOptions) (*State, error) {
 	if err := c.run(); err != nil {
 		c.rollback()
 		return nil, err
+	}
+	if o.start {
+		if err := startCreated(s, o.Log, st); err != nil {
+			return nil, &startFailure{err}
+		}
 	}
 	return st, nil
 }
@@ -256,9 +288,11 @@ func (c *creation) run() error {
 	if err := c.talkToInit(sp, fifo); err != nil {
 		return err
 	}
-	st.Phase = StatusCreated
-	if err := c.s.save(st); err != nil {
-		return err
+	if !o.start {
+		st.Phase = StatusCreated
+		if err := c.s.save(st); err != nil {
+			return err
+		}
 	}
 	if o.PidfdSocket != "" {
 		if err := sendPidfd(o.PidfdSocket, st.Pid); err != nil {

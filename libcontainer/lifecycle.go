@@ -142,13 +142,20 @@ func (r *Runtime) Start(id string) error {
 	if status := r.Status(st); status != StatusCreated {
 		return fmt.Errorf("cannot start container %q: it is %s, not created", id, status)
 	}
+	return startCreated(r.store(), r.Log, st)
+}
+
+// startCreated releases the init of a created container, records it as
+// running and runs the poststart hooks; the caller holds the lock.
+func startCreated(s store, log Logger, st *State) error {
 	var notify *net.UnixConn
 	if st.NotifySocket != "" {
-		if notify, err = listenNotify(r.store().dir(id)); err != nil {
+		var err error
+		if notify, err = listenNotify(s.dir(st.ID)); err != nil {
 			return err
 		}
 	}
-	fifoPath := filepath.Join(r.store().dir(id), fifoName)
+	fifoPath := filepath.Join(s.dir(st.ID), fifoName)
 	if err := releaseInit(st, fifoPath); err != nil {
 		if notify != nil {
 			notify.Close()
@@ -157,17 +164,17 @@ func (r *Runtime) Start(id string) error {
 	}
 	if notify != nil {
 		if err := relayNotify(notify, st.NotifySocket, st); err != nil {
-			r.Log.Warnf("%v", err)
+			log.Warnf("%v", err)
 		}
 	}
 	st.Phase = StatusRunning
-	if err := r.store().save(st); err != nil {
+	if err := s.save(st); err != nil {
 		return err
 	}
 	if h := st.Config.Hooks; h != nil {
 		state := st.ociState(StatusRunning)
 		if err := runHooks("poststart", h.Poststart, &state); err != nil {
-			r.Log.Warnf("%v", err)
+			log.Warnf("%v", err)
 		}
 	}
 	return nil

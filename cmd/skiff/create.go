@@ -27,12 +27,14 @@ var createCommand = &cli.Command{
 	ArgsUsage: "ID",
 	Flags:     createFlags,
 	Action: func(c *cli.Context) error {
-		_, err := createFromFlags(c, nil)
+		_, err := createFromFlags(c, nil, false)
 		return err
 	},
 }
 
-func createFromFlags(c *cli.Context, onTerminal func(*os.File) error) (*libcontainer.State, error) {
+// createFromFlags creates the container the flags describe and, for
+// run, starts it.
+func createFromFlags(c *cli.Context, onTerminal func(*os.File) error, start bool) (*libcontainer.State, error) {
 	id, err := oneID(c)
 	if err != nil {
 		return nil, err
@@ -44,7 +46,7 @@ func createFromFlags(c *cli.Context, onTerminal func(*os.File) error) (*libconta
 	if err != nil {
 		return nil, err
 	}
-	return libcontainer.Create(&libcontainer.CreateOptions{
+	o := &libcontainer.CreateOptions{
 		Root:          c.String("root"),
 		ID:            id,
 		Bundle:        b,
@@ -63,7 +65,11 @@ func createFromFlags(c *cli.Context, onTerminal func(*os.File) error) (*libconta
 		Stderr:        os.Stderr,
 		Log:           logger,
 		SystemdCgroup: c.Bool("systemd-cgroup"),
-	})
+	}
+	if start {
+		return libcontainer.Run(o)
+	}
+	return libcontainer.Create(o)
 }
 
 var startCommand = &cli.Command{

@@ -36,15 +36,11 @@ var runCommand = &cli.Command{
 		if !c.Bool("detach") && c.String("console-socket") == "" {
 			onTerminal = func(master *os.File) error { proxy = startTTYProxy(master); return nil }
 		}
-		st, err := createFromFlags(c, onTerminal)
+		st, err := createFromFlags(c, onTerminal, true)
 		if proxy != nil {
 			defer proxy.finish()
 		}
 		if err != nil {
-			return err
-		}
-		if err := rt.Start(st.ID); err != nil {
-			rt.Delete(st.ID, true, false)
 			return err
 		}
 		if c.Bool("detach") {
