@@ -133,7 +133,11 @@ func (r *Runtime) Checkpoint(id string, o *CheckpointOptions) error {
 	if status := r.Status(st); status != StatusRunning && status != StatusPaused {
 		return fmt.Errorf("cannot checkpoint container %q: it is %s, not running", id, status)
 	}
-	if st.Config.Process != nil && st.Config.Process.Terminal && !o.ShellJob {
+	spec, err := st.Spec()
+	if err != nil {
+		return err
+	}
+	if spec.Process != nil && spec.Process.Terminal && !o.ShellJob {
 		return fmt.Errorf("cannot checkpoint container %q: its process has a terminal, which criu can save only with --shell-job", id)
 	}
 	if os.Geteuid() != 0 {
@@ -158,7 +162,7 @@ func (r *Runtime) Checkpoint(id string, o *CheckpointOptions) error {
 	opts.Pid = proto.Int32(int32(st.Pid))
 	opts.Root = proto.String(st.Rootfs)
 	opts.LeaveRunning = proto.Bool(o.LeaveRunning || o.PreDump)
-	if st.Config.Process != nil && st.Config.Process.Terminal {
+	if spec.Process != nil && spec.Process.Terminal {
 		opts.OrphanPtsMaster = proto.Bool(true)
 	}
 	if o.ParentPath != "" {
@@ -180,7 +184,7 @@ func (r *Runtime) Checkpoint(id string, o *CheckpointOptions) error {
 		}
 	}
 	for _, t := range []specs.LinuxNamespaceType{specs.NetworkNamespace, specs.PIDNamespace} {
-		if p := nsPath(st.Config, t); p != "" {
+		if p := nsPath(spec, t); p != "" {
 			var s unix.Stat_t
 			if err := unix.Stat(p, &s); err != nil {
 				return fmt.Errorf("linux.namespaces: %s: %w", t, err)
@@ -293,7 +297,10 @@ func externalMounts(st *State, mounted map[string]bool) ([]extMount, error) {
 		}
 		out = append(out, extMount{dest: dest, source: src})
 	}
-	spec := st.Config
+	spec, err := st.Spec()
+	if err != nil {
+		return nil, err
+	}
 	var cgMounts []cgroups.Mount
 	if len(st.CgroupPaths) > 0 {
 		cg, err := cgroups.Load(st.CgroupPaths)

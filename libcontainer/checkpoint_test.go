@@ -48,7 +48,8 @@ func TestExternalNSKey(t *testing.T) {
 }
 
 func TestExternalMounts(t *testing.T) {
-	st := &State{ID: "x", Bundle: "/bundles/x", Config: &specs.Spec{
+	st := &State{ID: "x", Bundle: "/bundles/x"}
+	err := st.setSpec(&specs.Spec{
 		Mounts: []specs.Mount{
 			{Destination: "/proc", Type: "proc", Source: "proc"},
 			{Destination: "/data", Type: "bind", Source: "/srv/data"},
@@ -57,7 +58,10 @@ func TestExternalMounts(t *testing.T) {
 			{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs"},
 		},
 		Linux: &specs.Linux{Devices: []specs.LinuxDevice{{Path: "/dev/fuse"}}},
-	}}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	got, err := externalMounts(st, nil)
 	if err != nil {
 		t.Fatal(err)

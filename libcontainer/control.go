@@ -76,10 +76,17 @@ func (r *Runtime) Update(id string, res *specs.LinuxResources) error {
 	for _, w := range cg.Warnings() {
 		r.Log.Warnf("%s", w)
 	}
-	if st.Config.Linux.Resources == nil {
-		st.Config.Linux.Resources = &specs.LinuxResources{}
+	spec, err := st.Spec()
+	if err != nil {
+		return err
 	}
-	MergeResources(st.Config.Linux.Resources, res)
+	if spec.Linux.Resources == nil {
+		spec.Linux.Resources = &specs.LinuxResources{}
+	}
+	MergeResources(spec.Linux.Resources, res)
+	if err := st.setSpec(spec); err != nil {
+		return err
+	}
 	return r.store().save(st)
 }
 

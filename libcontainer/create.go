@@ -122,7 +122,7 @@ func Create(o *CreateOptions) (*State, error) {
 
 	st := &State{
 		ID: o.ID, Bundle: o.Bundle.Dir, Rootfs: o.Bundle.Rootfs, Created: time.Now().UTC(),
-		Phase: StatusCreating, Config: spec, Annotations: spec.Annotations,
+		Phase: StatusCreating, Annotations: spec.Annotations,
 		HostMounts: !plan.Has(specs.MountNamespace),
 	}
 	if o.NotifySocket != "" {
@@ -130,11 +130,14 @@ func Create(o *CreateOptions) (*State, error) {
 		// config untouched.
 		spec = cloneSpec(spec)
 		o.Bundle.Spec = spec
-		st.Config = spec
 		if err := setupNotify(s, st, spec, o.NotifySocket); err != nil {
 			os.RemoveAll(s.dir(o.ID))
 			return nil, err
 		}
+	}
+	if err := st.setSpec(spec); err != nil {
+		os.RemoveAll(s.dir(o.ID))
+		return nil, err
 	}
 	c := &creation{o: o, s: s, st: st, plan: plan}
 	if err := c.run(); err != nil {

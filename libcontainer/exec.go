@@ -15,7 +15,10 @@ import (
 
 // ExecOptions are the inputs of exec.
 type ExecOptions struct {
-	ID          string
+	ID string
+	// Container is the container's state if the caller has just loaded
+	// it (Exec loads it otherwise).
+	Container   *State
 	Process     *specs.Process
 	PidFile     string
 	PreserveFDs int
@@ -32,9 +35,12 @@ type ExecOptions struct {
 // namespaces and in its cgroup. It returns the new process's host pid once
 // that process runs; it is a child of the caller, which may wait for it.
 func (r *Runtime) Exec(o *ExecOptions) (int, error) {
-	st, err := r.Load(o.ID)
-	if err != nil {
-		return 0, err
+	st := o.Container
+	if st == nil {
+		var err error
+		if st, err = r.Load(o.ID); err != nil {
+			return 0, err
+		}
 	}
 	switch status := r.Status(st); status {
 	case StatusStopped:
@@ -94,7 +100,13 @@ func (r *Runtime) Exec(o *ExecOptions) (int, error) {
 }
 
 func (r *Runtime) driveExec(sp *spawned, o *ExecOptions, st *State, cg cgroups.Manager) error {
-	b := &bootstrap{Mode: "exec", Spec: newInitSpec(st.Config), Process: o.Process, PreserveFDs: o.PreserveFDs, State: st.ociState(StatusRunning)}
+	v, err := st.view()
+	if err != nil {
+		return err
+	}
+	// An exec'd process gets the container's seccomp filter; the rest of
+	// the config is the container's setup, done long ago.
+	b := &bootstrap{Mode: "exec", Spec: &initSpec{Seccomp: v.Linux.Seccomp}, Process: o.Process, PreserveFDs: o.PreserveFDs, State: st.ociState(StatusRunning)}
 	if err := writeMsg(sp.sync, message{Type: msgBootstrap, Bootstrap: b}); err != nil {
 		return err
 	}
@@ -115,7 +127,7 @@ func (r *Runtime) driveExec(sp *spawned, o *ExecOptions, st *State, cg cgroups.M
 		return err
 	}
 	// The socket closes at execve: EOF means the process runs.
-	if err := readUntilEOF(sp.sync, sp.pid, st.Config.Linux.Seccomp, st.ociState(StatusRunning)); !errors.Is(err, io.EOF) {
+	if err := readUntilEOF(sp.sync, sp.pid, v.Linux.Seccomp, st.ociState(StatusRunning)); !errors.Is(err, io.EOF) {
 		return err
 	}
 	return nil
@@ -125,7 +137,11 @@ func (r *Runtime) driveExec(sp *spawned, o *ExecOptions, st *State, cg cgroups.M
 // kind the container was given (user first, mount last).
 func joinPlanOf(st *State) (namespaces.Plan, error) {
 	var plan namespaces.Plan
-	for _, ns := range st.Config.Linux.Namespaces {
+	v, err := st.view()
+	if err != nil {
+		return plan, err
+	}
+	for _, ns := range v.Linux.Namespaces {
 		k, ok := namespaces.Lookup(ns.Type)
 		if !ok {
 			return plan, fmt.Errorf("unknown namespace type %q in saved config", ns.Type)

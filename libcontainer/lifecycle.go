@@ -171,7 +171,7 @@ func startCreated(s store, log Logger, st *State) error {
 	if err := s.save(st); err != nil {
 		return err
 	}
-	if h := st.Config.Hooks; h != nil {
+	if h := st.hooks(); h != nil {
 		state := st.ociState(StatusRunning)
 		if err := runHooks("poststart", h.Poststart, &state); err != nil {
 			log.Warnf("%v", err)
@@ -252,7 +252,7 @@ func (r *Runtime) Signal(id string, sig unix.Signal, all bool) error {
 	if err := signalProcess(st.Pid, st.PidStart, sig); err != nil {
 		return err
 	}
-	if sig == unix.SIGKILL && !hasNewPidNS(st.Config) {
+	if sig == unix.SIGKILL && !st.hasNewPidNS() {
 		// Without its own pid namespace the init's death would not take
 		// the other processes with it: kill them all.
 		if cg, err := cgroups.Load(st.CgroupPaths); err == nil {
@@ -362,7 +362,7 @@ func (r *Runtime) Delete(id string, force, keepLayer bool) error {
 	if err := os.RemoveAll(s.dir(id)); err != nil {
 		return fmt.Errorf("remove state of %q: %w", id, err)
 	}
-	if h := st.Config.Hooks; h != nil {
+	if h := st.hooks(); h != nil {
 		state := st.ociState(StatusStopped)
 		if err := runHooks("poststop", h.Poststop, &state); err != nil {
 			r.Log.Warnf("%v", err)
@@ -393,8 +393,15 @@ func waitCgroupEmpty(cg cgroups.Manager) {
 	}
 }
 
-func hasNewPidNS(spec *specs.Spec) bool {
-	for _, ns := range spec.Linux.Namespaces {
+// hasNewPidNS reports whether the container has a pid namespace of its
+// own (an unreadable config counts as not: kill then kills every process
+// of its cgroup).
+func (st *State) hasNewPidNS() bool {
+	v, err := st.view()
+	if err != nil {
+		return false
+	}
+	for _, ns := range v.Linux.Namespaces {
 		if ns.Type == specs.PIDNamespace && ns.Path == "" {
 			return true
 		}

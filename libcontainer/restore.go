@@ -70,8 +70,12 @@ func Restore(o *RestoreOptions) (*State, error) {
 	defer unlock()
 	st := &State{
 		ID: co.ID, Bundle: co.Bundle.Dir, Rootfs: co.Bundle.Rootfs, Created: time.Now().UTC(),
-		Phase: StatusCreating, Config: spec, Annotations: spec.Annotations,
+		Phase: StatusCreating, Annotations: spec.Annotations,
 		HostMounts: !plan.Has(specs.MountNamespace),
+	}
+	if err := st.setSpec(spec); err != nil {
+		os.RemoveAll(s.dir(co.ID))
+		return nil, err
 	}
 	c := &creation{o: co, s: s, st: st, plan: plan}
 	rs := &restoration{creation: c, opts: o, descriptors: descriptors}

@@ -1,10 +1,13 @@
 package libcontainer
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -53,5 +56,76 @@ func TestSaveExchangesState(t *testing.T) {
 	}
 	if ino(stateFile) != before {
 		t.Log("no RENAME_EXCHANGE here: saved by rename")
+	}
+}
+
+// The config is stored as it was given and read back whole (Spec) or as
+// the view start, exec, kill and delete use; a change made through Spec
+// and setSpec is what the next load sees.
+func TestStateConfigRoundTrip(t *testing.T) {
+	s := store{t.TempDir()}
+	if err := os.Mkdir(s.dir("c"), 0o711); err != nil {
+		t.Fatal(err)
+	}
+	spec := &specs.Spec{
+		Version: specs.Version,
+		Process: &specs.Process{Args: []string{"sh"}, Cwd: "/", Env: []string{"A=1"}, User: specs.User{UID: 7}},
+		Root:    &specs.Root{Path: "rootfs"},
+		Hooks:   &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/true"}}},
+		Mounts:  []specs.Mount{{Destination: "/proc", Type: "proc", Source: "proc"}},
+		Linux: &specs.Linux{
+			Namespaces: []specs.LinuxNamespace{{Type: specs.PIDNamespace}, {Type: specs.NetworkNamespace, Path: "/proc/1/ns/net"}},
+			Seccomp:    &specs.LinuxSeccomp{DefaultAction: specs.ActAllow},
+			Resources:  &specs.LinuxResources{CPU: &specs.LinuxCPU{Cpus: "0"}},
+		},
+	}
+	st := &State{ID: "c", Phase: StatusRunning}
+	if err := st.setSpec(spec); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.save(st); err != nil {
+		t.Fatal(err)
+	}
+	// On disk the config is the spec's own JSON object.
+	data, err := os.ReadFile(filepath.Join(s.dir("c"), stateFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var onDisk struct{ Config *specs.Spec }
+	if err := json.Unmarshal(data, &onDisk); err != nil || !reflect.DeepEqual(onDisk.Config, spec) {
+		t.Fatalf("config on disk: %+v, %v", onDisk.Config, err)
+	}
+	got, err := s.load("c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := got.view()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(v.Process, spec.Process) || !reflect.DeepEqual(v.Hooks, spec.Hooks) ||
+		!reflect.DeepEqual(v.Linux.Namespaces, spec.Linux.Namespaces) || !reflect.DeepEqual(v.Linux.Seccomp, spec.Linux.Seccomp) {
+		t.Errorf("view after load: %+v", v)
+	}
+	if !got.hasNewPidNS() {
+		t.Error("hasNewPidNS: the config has a new pid namespace")
+	}
+	full, err := got.Spec()
+	if err != nil || !reflect.DeepEqual(full, spec) {
+		t.Fatalf("Spec after load: %+v, %v", full, err)
+	}
+	full.Linux.Resources.CPU.Cpus = "1"
+	if err := got.setSpec(full); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.save(got); err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.load("c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full, err := again.Spec(); err != nil || full.Linux.Resources.CPU.Cpus != "1" {
+		t.Errorf("update lost: %+v, %v", full, err)
 	}
 }

@@ -40,7 +40,11 @@ var execCommand = &cli.Command{
 			return err
 		}
 		rt := runtimeFor(c)
-		proc, err := execProcess(c, rt, id)
+		st, err := rt.Load(id)
+		if err != nil {
+			return err
+		}
+		proc, err := execProcess(c, st)
 		if err != nil {
 			return err
 		}
@@ -59,7 +63,7 @@ var execCommand = &cli.Command{
 			onTerminal = func(master *os.File) error { proxy = startTTYProxy(master); return nil }
 		}
 		pid, err := rt.Exec(&libcontainer.ExecOptions{
-			ID: id, Process: proc, PidFile: c.String("pid-file"), PreserveFDs: c.Int("preserve-fds"),
+			ID: id, Container: st, Process: proc, PidFile: c.String("pid-file"), PreserveFDs: c.Int("preserve-fds"),
 			ConsoleSocket: c.String("console-socket"), PidfdSocket: c.String("pidfd-socket"), OnTerminal: onTerminal,
 			Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 		})
@@ -82,7 +86,7 @@ var execCommand = &cli.Command{
 
 // execProcess builds the process from --process, or from the container's
 // own process settings with the command line's changes, as runc does.
-func execProcess(c *cli.Context, rt *libcontainer.Runtime, id string) (*specs.Process, error) {
+func execProcess(c *cli.Context, st *libcontainer.State) (*specs.Process, error) {
 	if path := c.String("process"); path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -97,14 +101,14 @@ func execProcess(c *cli.Context, rt *libcontainer.Runtime, id string) (*specs.Pr
 		}
 		return &p, nil
 	}
-	st, err := rt.Load(id)
-	if err != nil {
-		return nil, err
-	}
 	if c.NArg() < 2 {
 		return nil, errors.New("exec: no command given (use ARGS or --process)")
 	}
-	p := *st.Config.Process
+	base, err := st.ProcessConfig()
+	if err != nil {
+		return nil, err
+	}
+	p := *base
 	p.Args = c.Args().Slice()[1:]
 	p.Terminal = c.Bool("tty")
 	p.Env = append(append([]string(nil), p.Env...), c.StringSlice("env")...)
