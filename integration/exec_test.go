@@ -239,3 +239,66 @@ func TestPidfdSocket(t *testing.T) {
 		}
 	}
 }
+
+// TestExecAppliesProcessSettingsLikeInit: the container's own process
+// (set up by the Go init), an exec'd one (set up in C by stage 0,
+// namespaces/nsenter/process.c) and an exec'd one with a terminal (the Go
+// init again) run the same script under the same process settings and must
+// all report what the config asks for: user, groups, umask, the five
+// capability sets as the kernel leaves them after execve as a non-root
+// user, no_new_privs, the seccomp filter (mkdir denied with EXDEV), the OOM
+// score, the cwd and the PATH lookup.
+func TestExecAppliesProcessSettingsLikeInit(t *testing.T) {
+	t.Parallel()
+	script := `echo "ids $(id -u) $(id -g) $(id -G)"; echo "umask $(umask)"; grep -E '^(Cap|NoNewPrivs|Seccomp:)' /proc/self/status; ` +
+		`echo "oom $(cat /proc/self/oom_score_adj)"; echo "cwd $(pwd)"; echo "which $(which id)"; ` +
+		`mkdir /tmp/d 2>/dev/null; echo "mkdir $?"`
+	c := newCtr(t, func(c *ctr, s *specs.Spec) {
+		s.Root.Readonly = false
+		s.Process.User = specs.User{UID: 1000, GID: 1001, AdditionalGids: []uint32{10, 20}, Umask: ptr(uint32(0o027))}
+		s.Process.Cwd = "/tmp"
+		s.Process.Env = append(s.Process.Env, "PATH=/nonexistent:/bin")
+		s.Process.NoNewPrivileges = true
+		s.Process.OOMScoreAdj = ptr(321)
+		caps := []string{"CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
+		s.Process.Capabilities = &specs.LinuxCapabilities{
+			Bounding: append(caps, "CAP_SYS_ADMIN"), Effective: caps, Permitted: caps, Inheritable: caps, Ambient: caps[:2],
+		}
+		s.Linux.Seccomp = seccompMkdir(specs.ActErrno, ptr(uint(unix.EXDEV)))
+		shell(s, script+"; echo init-done; sleep 1000")
+	})
+	if r := c.create(); r.Code != 0 {
+		t.Fatalf("create: %s", r)
+	}
+	if r := c.skiff("start", c.id); r.Code != 0 {
+		t.Fatalf("start: %s", r)
+	}
+	init := c.waitOutput("init-done", 10*time.Second)
+	// Only ambient capabilities survive the execve of a non-root user's
+	// program (0x21: CAP_CHOWN and CAP_KILL).
+	want := []string{
+		"ids 1000 1001 1001 10 20", "umask 0027",
+		"CapInh:\t0000000000000421", "CapPrm:\t0000000000000021", "CapEff:\t0000000000000021",
+		"CapBnd:\t0000000000200421", "CapAmb:\t0000000000000021",
+		"NoNewPrivs:\t1", "Seccomp:\t2", "oom 321", "cwd /tmp", "which /bin/id", "mkdir 1",
+	}
+	check := func(who, out string) {
+		out = strings.ReplaceAll(out, "\r\n", "\n")
+		for _, line := range want {
+			if !strings.Contains(out, line+"\n") {
+				t.Errorf("%s: want %q in\n%s", who, line, out)
+			}
+		}
+	}
+	check("the container's process", init)
+	r := c.skiff("exec", c.id, "sh", "-c", script)
+	if r.Code != 0 {
+		t.Fatalf("exec: %s", r)
+	}
+	check("exec", r.Stdout)
+	if r := c.skiff("exec", "-t", c.id, "sh", "-c", script); r.Code != 0 {
+		t.Errorf("exec -t: %s", r)
+	} else {
+		check("exec -t", r.Stdout)
+	}
+}

@@ -72,6 +72,17 @@ func (r *Runtime) Exec(o *ExecOptions) (int, error) {
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
 	}
 	req := spawnRequest{plan: plan, stdin: o.Stdin, stdout: o.Stdout, stderr: o.Stderr, extraFiles: extra}
+	v, err := st.view()
+	if err != nil {
+		return 0, err
+	}
+	var execPlan []byte
+	if execInC(o.Process, v.Linux.Seccomp) {
+		if execPlan, err = encodeExecPlan(o.Process, v.Linux.Seccomp, o.PreserveFDs); err != nil {
+			return 0, fmt.Errorf("exec in %q: %w", o.ID, err)
+		}
+		req.execPlan = true
+	}
 	// The init must still be the process we started when we open its
 	// namespaces, or we would join whatever reused its pid.
 	if !st.alive() {
@@ -82,7 +93,12 @@ func (r *Runtime) Exec(o *ExecOptions) (int, error) {
 		return 0, fmt.Errorf("exec in %q: %w", o.ID, err)
 	}
 	defer sp.sync.Close()
-	if err := r.driveExec(sp, o, st, cg); err != nil {
+	if execPlan != nil {
+		err = r.driveExecPlan(sp, execPlan, o, cg)
+	} else {
+		err = r.driveExec(sp, o, st, cg)
+	}
+	if err != nil {
 		killAndWait(sp.pid, processStartTime(sp.pid))
 		return 0, fmt.Errorf("exec in %q: %w", o.ID, err)
 	}

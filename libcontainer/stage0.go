@@ -1,8 +1,6 @@
 package libcontainer
 
 import (
-	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +8,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -37,6 +34,9 @@ type spawnRequest struct {
 	stdout     *os.File
 	stderr     *os.File
 	extraFiles []*os.File // passed at fd 3.. in order; the sync socket follows
+	// execPlan: stage 0's child sets up an exec'd process from a plan
+	// (execplan.go) instead of starting `skiff init`.
+	execPlan bool
 	// afterStart is a test hook (crash injection).
 	afterStart func()
 }
@@ -84,6 +84,9 @@ func spawn(req spawnRequest) (*spawned, error) {
 	if req.plan.NewFlags&unix.CLONE_NEWUSER != 0 {
 		env = append(env, "_SKIFF_MAPS=1")
 	}
+	if req.execPlan {
+		env = append(env, "_SKIFF_EXECPLAN=1")
+	}
 	cmd := &exec.Cmd{
 		Path:       rootfs.FdPath(int(exe.Fd())),
 		Args:       []string{"skiff", "init"},
@@ -118,11 +121,11 @@ func spawn(req spawnRequest) (*spawned, error) {
 
 func driveStage0(stage0 int, sock *os.File, req spawnRequest) (int, error) {
 	for {
-		var m stage0Msg
-		if err := binary.Read(sock, binary.NativeEndian, &m); err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return 0, errors.New("container process exited during namespace setup")
-			}
+		m, err := readStage0(sock)
+		if errors.Is(err, io.EOF) {
+			return 0, errors.New("container process exited during namespace setup")
+		}
+		if err != nil {
 			return 0, fmt.Errorf("sync with container process: %w", err)
 		}
 		switch m.Tag {
@@ -135,11 +138,8 @@ func driveStage0(stage0 int, sock *os.File, req spawnRequest) (int, error) {
 			}
 		case 'P':
 			return int(m.Value), nil
-		case 'E':
-			text := string(bytes.TrimRight(m.Text[:], "\x00"))
-			return 0, fmt.Errorf("%s: %w", text, syscall.Errno(m.Value))
 		default:
-			return 0, fmt.Errorf("sync: unexpected message %q from container process", m.Tag)
+			return 0, stage0Failure(m)
 		}
 	}
 }

@@ -149,3 +149,9 @@ func setFilter(bits uint, prog []unix.SockFilter) (int, error) {
 	}
 	return -1, nil
 }
+
+// Flags are the seccomp(2) flags the filter is loaded with.
+func (f *Filter) Flags() uint { return f.bits }
+
+// Program is the filter's BPF program.
+func (f *Filter) Program() []unix.SockFilter { return f.prog }

@@ -17,6 +17,9 @@
  *                  runtime has moved the process into its cgroup)
  *   _SKIFF_TIMENS  contents for /proc/self/timens_offsets
  *   _SKIFF_MAPS    "1" if the parent writes uid/gid maps after CLONE_NEWUSER
+ *   _SKIFF_EXECPLAN "1": the child sets up an exec'd process itself from a
+ *                  plan read from the socket (process.c) instead of
+ *                  starting the Go runtime
  * Protocol on the socket (parent -> child single bytes, child -> parent
  * fixed-size struct stage0_msg):
  *   child  'U' (user namespace created: write my maps)   parent 'u'
@@ -44,17 +47,11 @@
 #define CLONE_NEWCGROUP 0x02000000
 #endif
 
-/* Keep in sync with stage0Msg in libcontainer/stage0.go. */
-struct stage0_msg {
-	char tag;
-	char pad[3];
-	int32_t value;
-	char text[248];
-};
+#include "stage0.h"
 
-static int sync_fd = -1;
+int stage0_sync_fd = -1;
 
-static void send_msg(char tag, int32_t value, const char *text)
+void stage0_send(char tag, int32_t value, const char *text)
 {
 	struct stage0_msg m;
 	memset(&m, 0, sizeof(m));
@@ -65,7 +62,7 @@ static void send_msg(char tag, int32_t value, const char *text)
 	const char *p = (const char *)&m;
 	size_t left = sizeof(m);
 	while (left > 0) {
-		ssize_t n = write(sync_fd, p, left);
+		ssize_t n = write(stage0_sync_fd, p, left);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -75,31 +72,41 @@ static void send_msg(char tag, int32_t value, const char *text)
 	}
 }
 
-/* fail reports what failed and why, then ends stage 0. */
-static void fail(const char *fmt, ...)
+__attribute__((noreturn)) static void vfail(int err, const char *fmt, va_list ap)
 {
-	int saved = errno;
 	char text[248];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	send_msg('E', saved, text);
+	stage0_send('E', err, text);
 	_exit(1);
 }
 
-static void expect_byte(char want)
+void stage0_fail(const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	vfail(saved, fmt, ap);
+}
+
+void stage0_fail_errno(int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfail(err, fmt, ap);
+}
+
+void stage0_expect(char want)
 {
 	char c;
 	ssize_t n;
 	do {
-		n = read(sync_fd, &c, 1);
+		n = read(stage0_sync_fd, &c, 1);
 	} while (n < 0 && errno == EINTR);
 	if (n != 1)
 		_exit(1); /* the parent is gone: nothing to report to */
 	if (c != want) {
 		errno = EPROTO;
-		fail("sync: expected %c, got %c", want, c);
+		stage0_fail("sync: expected %c, got %c", want, c);
 	}
 }
 
@@ -117,9 +124,9 @@ static int join_namespaces(char *spec)
 		int flag = (int)strtol(line, NULL, 16);
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
-			fail("open namespace %s", path);
+			stage0_fail("open namespace %s", path);
 		if (setns(fd, flag) < 0)
-			fail("join namespace %s", path);
+			stage0_fail("join namespace %s", path);
 		close(fd);
 		if (flag == CLONE_NEWUSER)
 			joined_user = 1;
@@ -131,10 +138,10 @@ static void write_file(const char *path, const char *data)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		fail("open %s", path);
+		stage0_fail("open %s", path);
 	size_t len = strlen(data);
 	if (write(fd, data, len) != (ssize_t)len)
-		fail("write %s", path);
+		stage0_fail("write %s", path);
 	close(fd);
 }
 
@@ -143,7 +150,7 @@ __attribute__((constructor)) static void skiff_stage0(void)
 	const char *fdstr = getenv("_SKIFF_SYNC");
 	if (!fdstr)
 		return;
-	sync_fd = atoi(fdstr);
+	stage0_sync_fd = atoi(fdstr);
 
 	/* Copy the inputs, then scrub them so the container never sees them. */
 	char *join = getenv("_SKIFF_JOIN") ? strdup(getenv("_SKIFF_JOIN")) : NULL;
@@ -151,6 +158,8 @@ __attribute__((constructor)) static void skiff_stage0(void)
 	int newns = newns_env ? (int)strtol(newns_env, NULL, 16) : 0;
 	char *timens = getenv("_SKIFF_TIMENS") ? strdup(getenv("_SKIFF_TIMENS")) : NULL;
 	int maps = getenv("_SKIFF_MAPS") && strcmp(getenv("_SKIFF_MAPS"), "1") == 0;
+	int exec_plan = getenv("_SKIFF_EXECPLAN") && strcmp(getenv("_SKIFF_EXECPLAN"), "1") == 0;
+	unsetenv("_SKIFF_EXECPLAN");
 	unsetenv("_SKIFF_JOIN");
 	unsetenv("_SKIFF_NEWNS");
 	unsetenv("_SKIFF_TIMENS");
@@ -160,28 +169,28 @@ __attribute__((constructor)) static void skiff_stage0(void)
 		/* Joined a user namespace: act as its root where 0 is mapped
 		 * (the Go side switches to the process's own user later). */
 		if (setresgid(0, 0, 0) < 0 && errno != EINVAL)
-			fail("setresgid in the joined user namespace");
+			stage0_fail("setresgid in the joined user namespace");
 		if (setresuid(0, 0, 0) < 0 && errno != EINVAL)
-			fail("setresuid in the joined user namespace");
+			stage0_fail("setresuid in the joined user namespace");
 	}
 
 	if (newns & CLONE_NEWUSER) {
 		if (unshare(CLONE_NEWUSER) < 0)
-			fail("create user namespace");
+			stage0_fail("create user namespace");
 		if (maps) {
-			send_msg('U', 0, NULL);
-			expect_byte('u');
+			stage0_send('U', 0, NULL);
+			stage0_expect('u');
 		}
 		/* Become root of the new namespace; capabilities stay full. */
 		if (setresgid(0, 0, 0) < 0)
-			fail("setresgid to the user namespace's root");
+			stage0_fail("setresgid to the user namespace's root");
 		if (setresuid(0, 0, 0) < 0)
-			fail("setresuid to the user namespace's root");
+			stage0_fail("setresuid to the user namespace's root");
 	}
 
 	int rest = newns & ~CLONE_NEWUSER;
 	if (rest && unshare(rest) < 0)
-		fail("create namespaces (flags %#x)", rest);
+		stage0_fail("create namespaces (flags %#x)", rest);
 	if ((newns & CLONE_NEWTIME) && timens && *timens)
 		write_file("/proc/self/timens_offsets", timens);
 
@@ -191,12 +200,16 @@ __attribute__((constructor)) static void skiff_stage0(void)
 	 * subreaper. */
 	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
 	if (pid < 0)
-		fail("fork the container process");
+		stage0_fail("fork the container process");
 	if (pid > 0) {
-		send_msg('P', pid, NULL);
+		stage0_send('P', pid, NULL);
 		_exit(0);
 	}
 	free(join);
 	free(timens);
-	/* Child: continue into the Go runtime, which runs `skiff init`. */
+	/* Child: a process exec'd into a running container is set up here,
+	 * in C (process.c), when the runtime sent a plan; otherwise continue
+	 * into the Go runtime, which runs `skiff init`. */
+	if (exec_plan)
+		run_exec_plan();
 }
