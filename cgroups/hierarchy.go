@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/skiff-runtime/skiff/rootfs/mountinfo"
 )
@@ -100,9 +101,36 @@ func parseMountinfo(r io.Reader) ([]hierarchy, error) {
 	return out, nil
 }
 
+// probed caches hostHierarchies: `run` and `list` would otherwise read
+// mountinfo and cgroup.controllers again for every Manager they make. The
+// host's cgroup mounts do not change under a skiff command.
+var probed struct {
+	sync.Mutex
+	hs []hierarchy
+}
+
 // hostHierarchies probes the hierarchies mounted in this process's mount
-// namespace, and for cgroup2 which controllers its root offers.
+// namespace, and for cgroup2 which controllers its root offers, once per
+// process. Each caller gets its own copy.
 func hostHierarchies() ([]hierarchy, error) {
+	probed.Lock()
+	defer probed.Unlock()
+	if probed.hs == nil {
+		hs, err := probeHierarchies()
+		if err != nil {
+			return nil, err
+		}
+		probed.hs = hs
+	}
+	out := make([]hierarchy, len(probed.hs))
+	for i, h := range probed.hs {
+		h.controllers = append([]string(nil), h.controllers...)
+		out[i] = h
+	}
+	return out, nil
+}
+
+func probeHierarchies() ([]hierarchy, error) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return nil, fmt.Errorf("probe cgroup mounts: %w", err)
