@@ -141,11 +141,14 @@ func Create(o *CreateOptions) (*State, error) {
 	}
 	c := &creation{o: o, s: s, st: st, plan: plan}
 	if err := c.run(); err != nil {
-		c.rollback()
+		var failed *startFailure
+		if !errors.As(err, &failed) {
+			c.rollback()
+		}
 		return nil, err
 	}
 	if o.start {
-		if err := startCreated(s, o.Log, st); err != nil {
+		if err := startCreated(s, o.Log, st, c.startNow()); err != nil {
 			return nil, &startFailure{err}
 		}
 	}
@@ -247,26 +250,18 @@ func (c *creation) run() error {
 	if err := c.prepareLayer(); err != nil {
 		return err
 	}
-	fifoPath := filepath.Join(c.s.dir(o.ID), fifoName)
-	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
-		return fmt.Errorf("create exec fifo: %w", err)
-	}
-	// Any user the process runs as (or a user namespace's root) must be
-	// able to open it for writing; mkfifo applied our umask.
-	if err := os.Chmod(fifoPath, 0o622); err != nil {
-		return fmt.Errorf("create exec fifo: %w", err)
-	}
-	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open exec fifo: %w", err)
-	}
-	defer fifo.Close()
-
 	extra := make([]*os.File, 0, o.PreserveFDs+1)
 	for i := 0; i < o.PreserveFDs; i++ {
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
 	}
-	extra = append(extra, fifo)
+	if !c.startNow() {
+		fifo, err := makeExecFifo(c.s.dir(o.ID))
+		if err != nil {
+			return err
+		}
+		defer fifo.Close()
+		extra = append(extra, fifo)
+	}
 	sp, err := spawn(spawnRequest{
 		plan:       c.plan.WithoutNew(unix.CLONE_NEWCGROUP),
 		timeNS:     timensOffsets(spec.Linux.TimeOffsets),
@@ -288,7 +283,7 @@ func (c *creation) run() error {
 	if err := c.s.save(st); err != nil {
 		return err
 	}
-	if err := c.talkToInit(sp, fifo); err != nil {
+	if err := c.talkToInit(sp); err != nil {
 		return err
 	}
 	if !o.start {
@@ -310,7 +305,31 @@ func (c *creation) run() error {
 	return nil
 }
 
-func (c *creation) talkToInit(sp *spawned, fifo *os.File) error {
+// startNow: run starts the container at once, and without an exec fifo
+// (one inode, four opens and a poll less), unless start must first listen
+// for the container's sd_notify messages.
+func (c *creation) startNow() bool { return c.o.start && c.st.NotifySocket == "" }
+
+// makeExecFifo makes the fifo on which the init waits for start, and
+// opens it (O_PATH) for the init to inherit.
+func makeExecFifo(dir string) (*os.File, error) {
+	fifoPath := filepath.Join(dir, fifoName)
+	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
+		return nil, fmt.Errorf("create exec fifo: %w", err)
+	}
+	// Any user the process runs as (or a user namespace's root) must be
+	// able to open it for writing; mkfifo applied our umask.
+	if err := os.Chmod(fifoPath, 0o622); err != nil {
+		return nil, fmt.Errorf("create exec fifo: %w", err)
+	}
+	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open exec fifo: %w", err)
+	}
+	return fifo, nil
+}
+
+func (c *creation) talkToInit(sp *spawned) error {
 	o, spec, st := c.o, c.o.Bundle.Spec, c.st
 	hostHooks := spec.Hooks != nil && (len(spec.Hooks.Prestart) > 0 || len(spec.Hooks.CreateRuntime) > 0)
 	var cgMounts []rootfs.CgroupMount
@@ -320,6 +339,10 @@ func (c *creation) talkToInit(sp *spawned, fifo *os.File) error {
 	}
 	for _, m := range cgMountsOf {
 		cgMounts = append(cgMounts, rootfs.CgroupMount{Name: m.Name, HostDir: m.Source})
+	}
+	fifoFD := 3 + o.PreserveFDs
+	if c.startNow() {
+		fifoFD = 0
 	}
 	b := &bootstrap{
 		Mode: "create", Spec: newInitSpec(spec), Process: spec.Process,
@@ -333,7 +356,8 @@ func (c *creation) talkToInit(sp *spawned, fifo *os.File) error {
 		NewNetNS:     c.plan.IsNew(specs.NetworkNamespace),
 		NewCgroupNS:  c.plan.IsNew(specs.CgroupNamespace),
 		PreserveFDs:  o.PreserveFDs,
-		FifoFD:       3 + o.PreserveFDs,
+		FifoFD:       fifoFD,
+		StartNow:     c.startNow(),
 		HostHooks:    hostHooks,
 		State:        st.ociState(StatusCreating),
 	}
@@ -375,9 +399,21 @@ func (c *creation) talkToInit(sp *spawned, fifo *os.File) error {
 	if err := writeMsg(sp.sync, message{Type: msgRun}); err != nil {
 		return err
 	}
-	// The init closes the socket once the process is ready to run; an
-	// error message instead means the last steps failed.
-	err := readUntilEOF(sp.sync, sp.pid, spec.Linux.Seccomp, st.ociState(StatusCreating))
+	// The init closes the socket once the process is ready to run (or,
+	// starting at once, by its execve); an error message instead means
+	// the last steps failed.
+	execing, err := readUntilEOF(sp.sync, sp.pid, spec.Linux.Seccomp, st.ociState(StatusCreating))
+	if c.startNow() {
+		// What fails from here on fails the start: Run removes the
+		// container as delete --force would, poststop hooks included.
+		if !errors.Is(err, io.EOF) {
+			return &startFailure{err}
+		}
+		if !execing {
+			return &startFailure{fmt.Errorf("container init of %q exited before start", st.ID)}
+		}
+		return nil // the process runs (or has already exited)
+	}
 	if !errors.Is(err, io.EOF) {
 		return err
 	}

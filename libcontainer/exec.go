@@ -143,7 +143,7 @@ func (r *Runtime) driveExec(sp *spawned, o *ExecOptions, st *State, cg cgroups.M
 		return err
 	}
 	// The socket closes at execve: EOF means the process runs.
-	if err := readUntilEOF(sp.sync, sp.pid, v.Linux.Seccomp, st.ociState(StatusRunning)); !errors.Is(err, io.EOF) {
+	if _, err := readUntilEOF(sp.sync, sp.pid, v.Linux.Seccomp, st.ociState(StatusRunning)); !errors.Is(err, io.EOF) {
 		return err
 	}
 	return nil

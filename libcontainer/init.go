@@ -33,10 +33,12 @@ type bootstrap struct {
 	NewNetNS     bool                 `json:"newNetNS,omitempty"`
 	PreserveFDs  int                  `json:"preserveFDs,omitempty"`
 	FifoFD       int                  `json:"fifoFD,omitempty"`
-	HostMountNS  bool                 `json:"hostMountNS,omitempty"`
-	MountLabel   string               `json:"mountLabel,omitempty"`
-	HostHooks    bool                 `json:"hostHooks,omitempty"` // ask the parent to run prestart/createRuntime
-	State        specs.State          `json:"state"`
+	// StartNow: no exec fifo, start right after run (see sync.go).
+	StartNow    bool        `json:"startNow,omitempty"`
+	HostMountNS bool        `json:"hostMountNS,omitempty"`
+	MountLabel  string      `json:"mountLabel,omitempty"`
+	HostHooks   bool        `json:"hostHooks,omitempty"` // ask the parent to run prestart/createRuntime
+	State       specs.State `json:"state"`
 }
 
 // InitMain is `skiff init`: the container side, entered by a process that
@@ -114,12 +116,21 @@ func runInit(sock *os.File) error {
 		return err
 	}
 	proc.terminal = slave
+	if b.Mode == "create" && b.StartNow {
+		if hooks := b.Spec.StartContainerHooks; len(hooks) > 0 {
+			b.State.Status = StatusCreated
+			if err := runHooks("startContainer", hooks, &b.State); err != nil {
+				return err
+			}
+		}
+		return proc.exec(b.PreserveFDs, handOff, func() error { return writeMsg(sock, message{Type: msgExec}) })
+	}
 	if b.Mode == "create" {
 		// Success so far: closing the socket tells the parent create is done.
 		sock.Close()
 		return waitForStart(b, proc)
 	}
-	return proc.exec(b.PreserveFDs, handOff)
+	return proc.exec(b.PreserveFDs, handOff, nil)
 }
 
 // handOffSeccompFD tells the parent which fd holds the notify listener and
@@ -323,5 +334,5 @@ func waitForStart(b *bootstrap, proc *process) error {
 			return fail(err)
 		}
 	}
-	return fail(proc.exec(b.PreserveFDs, nil))
+	return fail(proc.exec(b.PreserveFDs, nil, nil))
 }

@@ -142,12 +142,34 @@ func (r *Runtime) Start(id string) error {
 	if status := r.Status(st); status != StatusCreated {
 		return fmt.Errorf("cannot start container %q: it is %s, not created", id, status)
 	}
-	return startCreated(r.store(), r.Log, st)
+	return startCreated(r.store(), r.Log, st, false)
 }
 
-// startCreated releases the init of a created container, records it as
-// running and runs the poststart hooks; the caller holds the lock.
-func startCreated(s store, log Logger, st *State) error {
+// startCreated releases the init of a created container (unless it is
+// already on its way: run without an exec fifo), records it as running
+// and runs the poststart hooks; the caller holds the lock.
+func startCreated(s store, log Logger, st *State, released bool) error {
+	if !released {
+		if err := releaseWithNotify(s, log, st); err != nil {
+			return err
+		}
+	}
+	st.Phase = StatusRunning
+	if err := s.save(st); err != nil {
+		return err
+	}
+	if h := st.hooks(); h != nil {
+		state := st.ociState(StatusRunning)
+		if err := runHooks("poststart", h.Poststart, &state); err != nil {
+			log.Warnf("%v", err)
+		}
+	}
+	return nil
+}
+
+// releaseWithNotify opens the exec fifo for the init, relaying the
+// container's sd_notify messages from then on when asked to.
+func releaseWithNotify(s store, log Logger, st *State) error {
 	var notify *net.UnixConn
 	if st.NotifySocket != "" {
 		var err error
@@ -164,16 +186,6 @@ func startCreated(s store, log Logger, st *State) error {
 	}
 	if notify != nil {
 		if err := relayNotify(notify, st.NotifySocket, st); err != nil {
-			log.Warnf("%v", err)
-		}
-	}
-	st.Phase = StatusRunning
-	if err := s.save(st); err != nil {
-		return err
-	}
-	if h := st.hooks(); h != nil {
-		state := st.ociState(StatusRunning)
-		if err := runHooks("poststart", h.Poststart, &state); err != nil {
 			log.Warnf("%v", err)
 		}
 	}

@@ -210,7 +210,9 @@ func checkExecutable(path string) error {
 }
 
 // exec applies the last settings and replaces the init with the process.
-func (p *process) exec(preserveFDs int, handOff func(fd int) error) error {
+// announce, when set, tells the runtime the process is about to execve
+// (run's protocol); it goes before the late seccomp filter exists.
+func (p *process) exec(preserveFDs int, handOff func(fd int) error, announce func() error) error {
 	for _, rl := range p.spec.Rlimits {
 		// The runtime set the limits (possibly lowered to what the host
 		// allows). Setting them again, to the same values, through
@@ -249,6 +251,11 @@ func (p *process) exec(preserveFDs int, handOff func(fd int) error) error {
 	for i := 0; i < preserveFDs; i++ {
 		if _, err := unix.FcntlInt(uintptr(3+i), unix.F_SETFD, 0); err != nil && !errors.Is(err, unix.EBADF) {
 			return fmt.Errorf("pass fd %d: %w", 3+i, err)
+		}
+	}
+	if announce != nil {
+		if err := announce(); err != nil {
+			return err
 		}
 	}
 	// Last, so the filter sees as few of our own syscalls as possible

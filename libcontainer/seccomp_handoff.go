@@ -12,24 +12,27 @@ import (
 
 // readUntilEOF reads the init's last messages after `run`: a seccomp
 // notify fd to pass on, an error, or the end of the stream (success).
-func readUntilEOF(sock *os.File, pid int, sec *specs.LinuxSeccomp, state specs.State) error {
+// execing reports whether the init said it was about to execve.
+func readUntilEOF(sock *os.File, pid int, sec *specs.LinuxSeccomp, state specs.State) (execing bool, err error) {
 	for {
 		m, err := readMsg(sock)
 		if err != nil {
-			return err // io.EOF included: the caller decides what it means
+			return execing, err // io.EOF included: the caller decides what it means
 		}
 		switch m.Type {
+		case msgExec:
+			execing = true
 		case msgError:
-			return initError(m.Error)
+			return execing, initError(m.Error)
 		case msgSeccompFD:
 			if err := passSeccompFD(pid, m.SeccompFD, sec, state); err != nil {
-				return err
+				return execing, err
 			}
 			if err := writeMsg(sock, message{Type: msgSeccompDone}); err != nil {
-				return err
+				return execing, err
 			}
 		default:
-			return fmt.Errorf("sync: unexpected %s after run", m.Type)
+			return execing, fmt.Errorf("sync: unexpected %s after run", m.Type)
 		}
 	}
 }

@@ -29,6 +29,10 @@ import (
 //	                                  <--   EOF (closes the socket; success)
 //	                                        blocks opening exec.fifo
 //
+// A container that starts at once (run, bootstrap.StartNow) has no exec
+// fifo: after run the init runs the startContainer hooks and sends exec
+// just before execve, whose close of the socket is the parent's EOF.
+//
 // Any step may answer `error` instead; the parent reports it and cleans up.
 // EOF before `ready` (or after run without a clean close) is a failure.
 // Frames are a 4-byte big-endian length and a JSON message.
@@ -49,6 +53,9 @@ const (
 	// A terminal's master fd follows as one byte with SCM_RIGHTS.
 	msgPty         msgType = "pty"
 	msgSeccompDone msgType = "seccompDone"
+	// The init of a container that starts at once (run) is about to
+	// execve; the socket closing next means it did.
+	msgExec msgType = "exec"
 )
 
 type message struct {
