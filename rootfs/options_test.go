@@ -45,3 +45,24 @@ func FuzzParseOptions(f *testing.F) {
 		ParseOptions([]string{a, b, c})
 	})
 }
+
+func TestMountAttrsOf(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		flags    uintptr
+		set, clr uint64
+		ok       bool
+	}{
+		{"runc's cgroup mount", unix.MS_BIND | unix.MS_REC | unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RELATIME,
+			unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC | unix.MOUNT_ATTR_RELATIME, unix.MOUNT_ATTR__ATIME, true},
+		{"noatime", unix.MS_NOATIME, unix.MOUNT_ATTR_NOATIME, unix.MOUNT_ATTR__ATIME, true},
+		{"nodiratime", unix.MS_NODIRATIME | unix.MS_RDONLY, unix.MOUNT_ATTR_NODIRATIME | unix.MOUNT_ATTR_RDONLY, 0, true},
+		{"nothing to set", unix.MS_BIND | unix.MS_REC, 0, 0, false},
+		{"no attribute for sync", unix.MS_RDONLY | unix.MS_SYNCHRONOUS, unix.MOUNT_ATTR_RDONLY, 0, false},
+	} {
+		set, clr, ok := mountAttrsOf(tc.flags)
+		if ok != tc.ok || (ok && (set != tc.set || clr != tc.clr)) {
+			t.Errorf("%s: mountAttrsOf(%#x) = %#x, %#x, %v; want %#x, %#x, %v", tc.name, tc.flags, set, clr, ok, tc.set, tc.clr, tc.ok)
+		}
+	}
+}
