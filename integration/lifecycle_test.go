@@ -403,8 +403,8 @@ func TestConcurrentCreateDelete(t *testing.T) {
 		}
 		t.Errorf("state root not empty after deleting all: %v", names)
 	}
-	if ents, _ := os.ReadDir(proto.data); len(ents) > 0 {
-		t.Errorf("writable layers left in %s: %d entries", proto.data, len(ents))
+	if names := dataRootEntries(proto.data); len(names) > 0 {
+		t.Errorf("writable layers left in %s: %v", proto.data, names)
 	}
 	if m := hostMountsUnder(t, proto.dir); len(m) > 0 {
 		t.Errorf("mounts left on the host: %v", m)

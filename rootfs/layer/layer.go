@@ -81,7 +81,7 @@ func Prepare(dataRoot, id string, uid, gid int) (_ *Layer, err error) {
 	if err := os.Chmod(dir, 0o711); err != nil {
 		return nil, fmt.Errorf("set mode of %q: %w", dir, err)
 	}
-	if err := checkUpperFS(dir, uid != 0); err != nil {
+	if err := checkUpperFS(root, dir, uid != 0); err != nil {
 		return nil, err
 	}
 	if err := checkReachable(dir, uid, gid); err != nil {

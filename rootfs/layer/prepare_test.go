@@ -229,3 +229,57 @@ func reachableTempDir(t *testing.T) string {
 	}
 	return dir
 }
+
+// A filesystem that passed the checks is recorded in the data root and not
+// probed again; the record covers user.* xattrs only once they were
+// checked, and a record of another filesystem does not count.
+func TestUpperCheckRecorded(t *testing.T) {
+	requireRoot(t)
+	root := reachableTempDir(t)
+	marker := filepath.Join(root, checkedName)
+	l, err := Prepare(root, "first", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Discard(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(marker)
+	if err != nil || !strings.HasSuffix(string(data), " user=0\n") {
+		t.Fatalf("record after the first Prepare: %q, %v", data, err)
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(root, &st); err != nil {
+		t.Fatal(err)
+	}
+	id, err := fsIdentity(root, &st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !checkedBefore(marker, id, false) || checkedBefore(marker, id, true) {
+		t.Errorf("record %q: checked for root only", data)
+	}
+	if checkedBefore(marker, id+"x", false) {
+		t.Error("a record of another filesystem was taken")
+	}
+	l, err = Prepare(root, "second", 100000, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Discard(); err != nil {
+		t.Fatal(err)
+	}
+	if !checkedBefore(marker, id, true) {
+		data, _ = os.ReadFile(marker)
+		t.Errorf("record after a user-namespaced Prepare: %q", data)
+	}
+	// Nothing but the record is left of the probes.
+	ents, _ := os.ReadDir(root)
+	if len(ents) != 1 || ents[0].Name() != checkedName {
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Errorf("data root holds %v", names)
+	}
+}
