@@ -214,6 +214,18 @@ func (m *manager) Mounts() []Mount {
 func (m *manager) Apply(pid int) error {
 	for i := range m.leaves {
 		l := &m.leaves[i]
+		if pid != -1 {
+			// Joining a cgroup that exists (exec, the init at ready)
+			// is one write; only a missing one is made first, level
+			// by level.
+			err := writeFile(l.dir, "cgroup.procs", strconv.Itoa(pid))
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("move pid %d into cgroup: %w", pid, err)
+			}
+		}
 		if err := m.create(l); err != nil {
 			return err
 		}
