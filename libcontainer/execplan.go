@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -171,20 +172,11 @@ func stage0Failure(m stage0Msg) error {
 		return fmt.Errorf("sync: unexpected message %q from container process", m.Tag)
 	}
 	text := string(m.Text[:])
-	if i := indexNUL(text); i >= 0 {
+	if i := strings.IndexByte(text, 0); i >= 0 {
 		text = text[:i]
 	}
 	if m.Value == 0 {
 		return errors.New(text)
 	}
 	return fmt.Errorf("%s: %w", text, unix.Errno(m.Value))
-}
-
-func indexNUL(s string) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0 {
-			return i
-		}
-	}
-	return -1
 }

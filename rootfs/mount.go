@@ -338,34 +338,27 @@ func mountCgroup(c *Config, m *specs.Mount, opts MountOptions) error {
 func mountAttrsOf(flags uintptr) (set, clr uint64, ok bool) {
 	flags &^= unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT
 	for _, f := range []struct {
-		flag uintptr
-		attr uint64
+		flag  uintptr
+		attr  uint64
+		atime bool // one of the atime modes: setting one replaces the mount's
 	}{
-		{unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY},
-		{unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID},
-		{unix.MS_NODEV, unix.MOUNT_ATTR_NODEV},
-		{unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC},
-		{unix.MS_NODIRATIME, unix.MOUNT_ATTR_NODIRATIME},
+		{unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY, false},
+		{unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID, false},
+		{unix.MS_NODEV, unix.MOUNT_ATTR_NODEV, false},
+		{unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC, false},
+		{unix.MS_NODIRATIME, unix.MOUNT_ATTR_NODIRATIME, false},
+		{unix.MS_RELATIME, unix.MOUNT_ATTR_RELATIME, true},
+		{unix.MS_NOATIME, unix.MOUNT_ATTR_NOATIME, true},
+		{unix.MS_STRICTATIME, unix.MOUNT_ATTR_STRICTATIME, true},
 	} {
-		if flags&f.flag != 0 {
-			set |= f.attr
-			flags &^= f.flag
+		if flags&f.flag == 0 {
+			continue
 		}
-	}
-	// At most one atime mode; setting one replaces the mount's.
-	for _, f := range []struct {
-		flag uintptr
-		attr uint64
-	}{
-		{unix.MS_RELATIME, unix.MOUNT_ATTR_RELATIME},
-		{unix.MS_NOATIME, unix.MOUNT_ATTR_NOATIME},
-		{unix.MS_STRICTATIME, unix.MOUNT_ATTR_STRICTATIME},
-	} {
-		if flags&f.flag != 0 {
-			set |= f.attr
+		set |= f.attr
+		if f.atime {
 			clr |= unix.MOUNT_ATTR__ATIME
-			flags &^= f.flag
 		}
+		flags &^= f.flag
 	}
 	return set, clr, flags == 0 && (set != 0 || clr != 0)
 }
