@@ -244,6 +244,16 @@ func hasLimits(r *specs.LinuxResources) bool {
 
 func (c *creation) run() error {
 	o, spec, st := c.o, c.o.Bundle.Spec, c.st
+	if wantsLayer(spec, o.Overlay) {
+		// Recorded with the cgroup, before either exists: one state
+		// write less, and delete --force after a crash finds both
+		// (a layer not made yet is nothing to discard).
+		dir, err := layer.Path(o.DataRoot, o.ID)
+		if err != nil {
+			return fmt.Errorf("writable layer: %w", err)
+		}
+		st.Layer = dir
+	}
 	if err := c.setupCgroup(); err != nil {
 		return err
 	}
@@ -476,8 +486,11 @@ func (c *creation) prepareLayer() error {
 	if c.layer, err = prepareLayer(o.DataRoot, o.ID, lowers, uid, gid); err != nil {
 		return fmt.Errorf("writable layer: %w", err)
 	}
-	c.st.Layer = c.layer.Dir()
 	c.overlayData = c.layer.MountOptions(lowers, userns)
+	if c.st.Layer == c.layer.Dir() {
+		return nil // recorded before it was made
+	}
+	c.st.Layer = c.layer.Dir()
 	return c.s.save(c.st)
 }
 

@@ -130,6 +130,12 @@ func Open(dataRoot, id string) (*Layer, error) {
 	return l, nil
 }
 
+// Path is where Prepare puts the layer of container id.
+func Path(dataRoot, id string) (string, error) {
+	_, dir, err := layerDir(dataRoot, id)
+	return dir, err
+}
+
 // ID is the container the layer belongs to.
 func (l *Layer) ID() string { return l.id }
 
