@@ -387,12 +387,6 @@ void run_exec_plan(void)
 {
 	struct plan pl;
 	memset(&pl, 0, sizeof(pl));
-	/* Until execve: processes already in the container must not ptrace
-	 * or read the memory of this one, which still holds the runtime's
-	 * credentials and capabilities (and the process's environment).
-	 * execve makes the user's process dumpable again. */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		stage0_fail("make the exec'd process non-dumpable");
 	read_plan(&pl);
 	/* The runtime joins us to the container's cgroup and sets the
 	 * rlimits, then lets us go on. */
@@ -409,6 +403,15 @@ void run_exec_plan(void)
 			stage0_fail("process.oomScoreAdj");
 		close(fd);
 	}
+	/* Until execve, processes already in the container must not ptrace
+	 * this one, which still has the runtime's credentials and
+	 * capabilities (the kernel's capability check on ptrace covers all
+	 * but a container with every capability). After the OOM score: a
+	 * non-dumpable process's /proc files belong to the host's root,
+	 * which a rootless runtime is not. execve makes the user's process
+	 * dumpable again. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		stage0_fail("make the exec'd process non-dumpable");
 	apply_lsm(&pl);
 	for (int c = 0; c < 64; c++) {
 		if (pl.bounding & (1ULL << c))
