@@ -455,25 +455,28 @@ func TestCrashDuringCreate(t *testing.T) {
 func TestCrashDuringCreateNoProcessLeft(t *testing.T) {
 	t.Parallel()
 	// The same crash, but the delete --force runs inside the subreaper so
-	// every process skiff forked is accounted for.
-	for _, point := range []string{"before-init", "after-init", "after-mounts"} {
-		point := point
-		t.Run(point, func(t *testing.T) {
-			t.Parallel()
-			c := newCtr(t, func(c *ctr, s *specs.Spec) { shell(s, `sleep 100`) })
-			rep := runSubreaper(t, c.dir, subreaperJob{
-				Steps:   [][]string{{skiffPath, "--root", c.root, "--data-root", c.data, "create", "--bundle", c.bundle, c.id}},
-				Env:     [][]string{{"SKIFF_TEST_CRASH_AT=" + point}},
-				Cleanup: []string{skiffPath, "--root", c.root, "--data-root", c.data, "delete", "--force", c.id},
+	// every process skiff forked is accounted for. run too: it records
+	// the init's pid only with the running state.
+	for _, cmd := range []string{"create", "run"} {
+		for _, point := range []string{"before-init", "after-init", "after-mounts"} {
+			cmd, point := cmd, point
+			t.Run(cmd+"/"+point, func(t *testing.T) {
+				t.Parallel()
+				c := newCtr(t, func(c *ctr, s *specs.Spec) { shell(s, `sleep 100`) })
+				rep := runSubreaper(t, c.dir, subreaperJob{
+					Steps:   [][]string{{skiffPath, "--root", c.root, "--data-root", c.data, cmd, "--bundle", c.bundle, c.id}},
+					Env:     [][]string{{"SKIFF_TEST_CRASH_AT=" + point}},
+					Cleanup: []string{skiffPath, "--root", c.root, "--data-root", c.data, "delete", "--force", c.id},
+				})
+				if rep.Codes[0] != -1 {
+					t.Fatalf("%s did not crash: exit %d", cmd, rep.Codes[0])
+				}
+				if len(rep.Leftovers) > 0 {
+					t.Errorf("processes left after delete --force of a %s killed at %s: %v", cmd, point, rep.Leftovers)
+				}
+				assertNothingLeft(t, c)
 			})
-			if rep.Codes[0] != -1 {
-				t.Fatalf("create did not crash: exit %d", rep.Codes[0])
-			}
-			if len(rep.Leftovers) > 0 {
-				t.Errorf("processes left after delete --force of a create killed at %s: %v", point, rep.Leftovers)
-			}
-			assertNothingLeft(t, c)
-		})
+		}
 	}
 }
 

@@ -290,8 +290,15 @@ func (c *creation) run() error {
 	c.pid = sp.pid
 	st.Pid = sp.pid
 	st.PidStart = processStartTime(sp.pid)
-	if err := c.s.save(st); err != nil {
-		return err
+	// The pid is recorded now for delete --force after a crash: a created
+	// init would wait on the fifo forever. One that starts at once needs
+	// no record: until it joins the cgroup it ends when our end of the
+	// socket closes, and from then on the cgroup holds it. The running
+	// state records it (one state write less per run).
+	if !c.startNow() {
+		if err := c.s.save(st); err != nil {
+			return err
+		}
 	}
 	if err := c.talkToInit(sp); err != nil {
 		return err
