@@ -374,7 +374,6 @@ func (c *creation) talkToInit(sp *spawned) error {
 		NewCgroupNS:  c.plan.IsNew(specs.CgroupNamespace),
 		PreserveFDs:  o.PreserveFDs,
 		FifoFD:       fifoFD,
-		StartNow:     c.startNow(),
 		HostHooks:    hostHooks,
 		State:        st.ociState(StatusCreating),
 	}

@@ -32,9 +32,9 @@ type bootstrap struct {
 	NewCgroupNS  bool                 `json:"newCgroupNS,omitempty"`
 	NewNetNS     bool                 `json:"newNetNS,omitempty"`
 	PreserveFDs  int                  `json:"preserveFDs,omitempty"`
-	FifoFD       int                  `json:"fifoFD,omitempty"`
-	// StartNow: no exec fifo, start right after run (see sync.go).
-	StartNow    bool        `json:"startNow,omitempty"`
+	// FifoFD is the exec fifo's fd; 0 (never a passed fd) means there is
+	// none: the container starts right after run (see sync.go).
+	FifoFD      int         `json:"fifoFD,omitempty"`
 	HostMountNS bool        `json:"hostMountNS,omitempty"`
 	MountLabel  string      `json:"mountLabel,omitempty"`
 	HostHooks   bool        `json:"hostHooks,omitempty"` // ask the parent to run prestart/createRuntime
@@ -116,7 +116,7 @@ func runInit(sock *os.File) error {
 		return err
 	}
 	proc.terminal = slave
-	if b.Mode == "create" && b.StartNow {
+	if b.Mode == "create" && b.FifoFD == 0 {
 		if hooks := b.Spec.StartContainerHooks; len(hooks) > 0 {
 			b.State.Status = StatusCreated
 			if err := runHooks("startContainer", hooks, &b.State); err != nil {

@@ -29,7 +29,7 @@ import (
 //	                                  <--   EOF (closes the socket; success)
 //	                                        blocks opening exec.fifo
 //
-// A container that starts at once (run, bootstrap.StartNow) has no exec
+// A container that starts at once (run: bootstrap.FifoFD 0) has no exec
 // fifo: after run the init runs the startContainer hooks and sends exec
 // just before execve, whose close of the socket is the parent's EOF.
 //

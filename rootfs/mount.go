@@ -201,20 +201,19 @@ func mountBind(c *Config, m *specs.Mount, opts MountOptions) error {
 // bindWithFlags bind-mounts src on dest (inside root), then remounts it
 // with the per-mount flags (a bind mount ignores them at creation).
 func bindWithFlags(root, dest, src string, flags uintptr) error {
-	open := func() (*os.File, error) { return openInRoot(root, dest) }
+	return bindOnto(src, flags, func() (*os.File, error) { return openInRoot(root, dest) })
+}
+
+// bindOnto bind-mounts src on the mount point open yields and, when flags
+// carry more than MS_BIND/MS_REC, remounts the new mount with them (plus
+// the flags the kernel locks on it); open, called again, yields a handle
+// of what the mount point shows now, the new mount.
+func bindOnto(src string, flags uintptr, open func() (*os.File, error)) error {
 	target, err := open()
 	if err != nil {
 		return err
 	}
 	defer target.Close()
-	return bindOnto(target, src, flags, open)
-}
-
-// bindOnto bind-mounts src on the open mount point target and, when flags
-// carry more than MS_BIND/MS_REC, remounts the new mount with them (plus
-// the flags the kernel locks on it); reopen yields a handle of what the
-// mount point shows now, the new mount.
-func bindOnto(target *os.File, src string, flags uintptr, reopen func() (*os.File, error)) error {
 	srcFile, err := os.OpenFile(src, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open bind source: %w", err)
@@ -223,7 +222,7 @@ func bindOnto(target *os.File, src string, flags uintptr, reopen func() (*os.Fil
 	if err := unix.Mount(fdPath(srcFile), fdPath(target), "", unix.MS_BIND|(flags&unix.MS_REC), ""); err != nil {
 		return err
 	}
-	return remountBind(flags, reopen)
+	return remountBind(flags, open)
 }
 
 // remountBind applies to a bind mount the flags beyond MS_BIND/MS_REC
@@ -382,11 +381,5 @@ func bindInDir(dir *os.File, name, src string, flags uintptr) error {
 	if err := unix.Mkdirat(int(dir.Fd()), name, 0o755); err != nil && err != unix.EEXIST {
 		return fmt.Errorf("mkdir: %w", err)
 	}
-	open := func() (*os.File, error) { return openBelow(dir, name) }
-	target, err := open()
-	if err != nil {
-		return err
-	}
-	defer target.Close()
-	return bindOnto(target, src, flags, open)
+	return bindOnto(src, flags, func() (*os.File, error) { return openBelow(dir, name) })
 }
