@@ -129,13 +129,16 @@ func Create(o *CreateOptions) (*State, error) {
 		// The container's spec gets the notify mount; keep the bundle's
 		// config untouched.
 		spec = cloneSpec(spec)
-		o.Bundle.Spec = spec
+		o.Bundle.Spec, o.Bundle.Config = spec, nil
 		if err := setupNotify(s, st, spec, o.NotifySocket); err != nil {
 			os.RemoveAll(s.dir(o.ID))
 			return nil, err
 		}
 	}
-	if err := st.setSpec(spec); err != nil {
+	if o.Bundle.Config != nil {
+		// Unchanged since it was read: store config.json itself.
+		st.Config, st.spec = o.Bundle.Config, spec
+	} else if err := st.setSpec(spec); err != nil {
 		os.RemoveAll(s.dir(o.ID))
 		return nil, err
 	}

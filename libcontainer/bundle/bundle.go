@@ -23,6 +23,10 @@ type Bundle struct {
 	Dir    string      // absolute bundle directory
 	Rootfs string      // absolute root filesystem path
 	Spec   *specs.Spec // the parsed config.json
+	// Config is config.json as read: the state stores it as the
+	// container's config while Spec is unchanged, instead of encoding
+	// Spec again.
+	Config []byte
 }
 
 // Load reads <dir>/config.json and validates it.
@@ -38,7 +42,7 @@ func Load(dir string) (*Bundle, error) {
 		}
 		return nil, fmt.Errorf("read config.json: %w", err)
 	}
-	spec, err := Parse(data)
+	spec, config, err := parse(data)
 	if err != nil {
 		return nil, err
 	}
@@ -53,20 +57,59 @@ func Load(dir string) (*Bundle, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("root.path: rootfs %q is not a directory", rootfs)
 	}
-	return &Bundle{Dir: abs, Rootfs: filepath.Clean(rootfs), Spec: spec}, nil
+	return &Bundle{Dir: abs, Rootfs: filepath.Clean(rootfs), Spec: spec, Config: config}, nil
 }
 
 // Parse decodes and validates a config.json document.
 func Parse(data []byte) (*specs.Spec, error) {
-	var spec specs.Spec
+	spec, _, err := parse(data)
+	return spec, err
+}
+
+// parse also returns the bytes of the JSON value it decoded (a decoder
+// stops there: what follows is not part of the config).
+func parse(data []byte) (*specs.Spec, []byte, error) {
+	var ls linuxSpec
 	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&spec); err != nil {
-		return nil, fmt.Errorf("config.json: %s", describeJSONError(err))
+	if err := dec.Decode(&ls); err != nil {
+		return nil, nil, fmt.Errorf("config.json: %s", describeJSONError(err))
 	}
-	if err := Validate(&spec); err != nil {
-		return nil, err
+	spec := ls.spec()
+	if err := Validate(spec); err != nil {
+		return nil, nil, err
 	}
-	return &spec, nil
+	return spec, data[:dec.InputOffset()], nil
+}
+
+// linuxSpec is specs.Spec without the other platforms' sections, which a
+// Linux runtime never reads. Decoding into a struct makes encoding/json
+// build its encoders for every type the struct can reach, read or not:
+// the Windows, Solaris, VM, z/OS and FreeBSD trees are about a third of
+// specs.Spec's, 0.25 ms of a cold decode (issue 8). As raw JSON they are
+// still checked to be well-formed.
+type linuxSpec struct {
+	Version     string            `json:"ociVersion"`
+	Process     *specs.Process    `json:"process,omitempty"`
+	Root        *specs.Root       `json:"root,omitempty"`
+	Hostname    string            `json:"hostname,omitempty"`
+	Domainname  string            `json:"domainname,omitempty"`
+	Mounts      []specs.Mount     `json:"mounts,omitempty"`
+	Hooks       *specs.Hooks      `json:"hooks,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Linux       *specs.Linux      `json:"linux,omitempty"`
+	Solaris     json.RawMessage   `json:"solaris,omitempty"`
+	Windows     json.RawMessage   `json:"windows,omitempty"`
+	VM          json.RawMessage   `json:"vm,omitempty"`
+	ZOS         json.RawMessage   `json:"zos,omitempty"`
+	FreeBSD     json.RawMessage   `json:"freebsd,omitempty"`
+}
+
+func (ls *linuxSpec) spec() *specs.Spec {
+	return &specs.Spec{
+		Version: ls.Version, Process: ls.Process, Root: ls.Root, Hostname: ls.Hostname,
+		Domainname: ls.Domainname, Mounts: ls.Mounts, Hooks: ls.Hooks,
+		Annotations: ls.Annotations, Linux: ls.Linux,
+	}
 }
 
 func describeJSONError(err error) string {

@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/skiff-runtime/skiff/libcontainer/specdefault"
 )
@@ -116,5 +119,81 @@ func TestValidateID(t *testing.T) {
 		if err := ValidateID(id); (err == nil) != ok {
 			t.Errorf("ValidateID(%q) = %v, want ok=%v", id, err, ok)
 		}
+	}
+}
+
+// linuxSpec must keep every field of specs.Spec but the other platforms':
+// a field the runtime-spec module adds would otherwise be dropped without
+// a word.
+func TestLinuxSpecMirrorsSpec(t *testing.T) {
+	other := map[string]bool{"Solaris": true, "Windows": true, "VM": true, "ZOS": true, "FreeBSD": true}
+	st, lt := reflect.TypeFor[specs.Spec](), reflect.TypeFor[linuxSpec]()
+	if st.NumField() != lt.NumField() {
+		t.Fatalf("specs.Spec has %d fields, linuxSpec %d", st.NumField(), lt.NumField())
+	}
+	for i := 0; i < st.NumField(); i++ {
+		sf := st.Field(i)
+		lf, ok := lt.FieldByName(sf.Name)
+		if !ok {
+			t.Errorf("linuxSpec lacks %s", sf.Name)
+			continue
+		}
+		if lf.Tag.Get("json") != sf.Tag.Get("json") {
+			t.Errorf("%s: json tag %q, specs.Spec has %q", sf.Name, lf.Tag.Get("json"), sf.Tag.Get("json"))
+		}
+		want := sf.Type
+		if other[sf.Name] {
+			want = reflect.TypeFor[json.RawMessage]()
+		}
+		if lf.Type != want {
+			t.Errorf("%s: type %v, want %v", sf.Name, lf.Type, want)
+		}
+	}
+}
+
+func TestParseKeepsLinuxFieldsAndChecksOtherPlatforms(t *testing.T) {
+	cfg := validConfig(t)
+	cfg["hostname"] = "h"
+	cfg["annotations"] = map[string]any{"a": "b"}
+	cfg["windows"] = map[string]any{"layerFolders": []string{"x"}}
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.Hostname != "h" || spec.Annotations["a"] != "b" || spec.Linux == nil || spec.Process == nil || spec.Windows != nil {
+		t.Fatalf("parsed %+v", spec)
+	}
+	bad := strings.Replace(string(data), `"layerFolders":["x"]`, `"layerFolders":[x]`, 1)
+	if _, err := Parse([]byte(bad)); err == nil || !strings.Contains(err.Error(), "invalid JSON") {
+		t.Fatalf("malformed windows section: err %v", err)
+	}
+}
+
+// The state stores Bundle.Config as the container's config: it must be
+// the JSON value decoded and nothing after it.
+func TestLoadKeepsTheConfigValueOnly(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "rootfs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := validConfig(t)
+	cfg["root"] = map[string]any{"path": "rootfs"}
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), append(data, "\n trailing"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b.Config) != string(data) {
+		t.Fatalf("Config is %q, want the JSON value %q", b.Config, data)
 	}
 }
