@@ -275,6 +275,12 @@ func (c *creation) run() error {
 		defer fifo.Close()
 		extra = append(extra, fifo)
 	}
+	if c.cg != nil {
+		// Moving the init into the cgroup at ready would otherwise wait
+		// for a grace period first (see PrimeMigration); let that pass
+		// while stage 0 and the init set up.
+		go cgroups.PrimeMigration()
+	}
 	sp, err := spawn(spawnRequest{
 		plan:       c.plan.WithoutNew(unix.CLONE_NEWCGROUP),
 		timeNS:     timensOffsets(spec.Linux.TimeOffsets),

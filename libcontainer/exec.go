@@ -63,6 +63,10 @@ func (r *Runtime) Exec(o *ExecOptions) (int, error) {
 	}
 	var cg cgroups.Manager
 	if len(st.CgroupPaths) > 0 {
+		// The process joins the cgroup once it is ready: let the grace
+		// period that move would wait for pass meanwhile (see
+		// PrimeMigration).
+		go cgroups.PrimeMigration()
 		if cg, err = cgroups.Load(st.CgroupPaths); err != nil {
 			return 0, fmt.Errorf("cgroup of %q: %w", o.ID, err)
 		}
