@@ -413,7 +413,7 @@ func TestConcurrentCreateDelete(t *testing.T) {
 
 func TestCrashDuringCreate(t *testing.T) {
 	t.Parallel()
-	for _, point := range []string{"before-init", "after-init", "after-mounts"} {
+	for _, point := range []string{"before-init", "after-init", "before-cgroup", "after-mounts"} {
 		point := point
 		t.Run(point, func(t *testing.T) {
 			t.Parallel()
@@ -458,7 +458,7 @@ func TestCrashDuringCreateNoProcessLeft(t *testing.T) {
 	// every process skiff forked is accounted for. run too: it records
 	// the init's pid only with the running state.
 	for _, cmd := range []string{"create", "run"} {
-		for _, point := range []string{"before-init", "after-init", "after-mounts"} {
+		for _, point := range []string{"before-init", "after-init", "before-cgroup", "after-mounts"} {
 			cmd, point := cmd, point
 			t.Run(cmd+"/"+point, func(t *testing.T) {
 				t.Parallel()

@@ -51,6 +51,25 @@ type spawned struct {
 // spawn starts `skiff init` through stage 0 (the C constructor), which
 // enters or creates the namespaces and forks the container process.
 func spawn(req spawnRequest) (*spawned, error) {
+	ss, err := startSpawn(req)
+	if err != nil {
+		return nil, err
+	}
+	return ss.finish()
+}
+
+// startingSpawn is a stage 0 that has been started but not heard from
+// yet: its caller may do other work while stage 0 sets up the namespaces
+// and the container process starts.
+type startingSpawn struct {
+	req        spawnRequest
+	cmd        *exec.Cmd
+	parentSock *os.File
+}
+
+// startSpawn starts stage 0. Its caller must call finish, also when its
+// own work in between failed.
+func startSpawn(req spawnRequest) (*startingSpawn, error) {
 	exe, err := sealedExecutable()
 	if err != nil {
 		return nil, err
@@ -103,7 +122,13 @@ func spawn(req spawnRequest) (*spawned, error) {
 	if req.afterStart != nil {
 		req.afterStart()
 	}
-	childSock.Close()
+	return &startingSpawn{req: req, cmd: cmd, parentSock: parentSock}, nil
+}
+
+// finish waits until stage 0 has reported the container process's pid
+// (writing the id maps when it asks for them) and has exited.
+func (ss *startingSpawn) finish() (*spawned, error) {
+	req, cmd, parentSock := ss.req, ss.cmd, ss.parentSock
 	pid, err := driveStage0(cmd.Process.Pid, parentSock, req)
 	waitErr := cmd.Wait()
 	if err == nil && waitErr != nil {
