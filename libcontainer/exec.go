@@ -10,6 +10,7 @@ import (
 
 	"github.com/skiff-runtime/skiff/cgroups"
 	"github.com/skiff-runtime/skiff/libcontainer/bundle"
+	"github.com/skiff-runtime/skiff/libcontainer/seccomp"
 	"github.com/skiff-runtime/skiff/namespaces"
 )
 
@@ -80,9 +81,13 @@ func (r *Runtime) Exec(o *ExecOptions) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	filter, err := seccomp.CompileCached(v.Linux.Seccomp, r.store().seccompCache())
+	if err != nil {
+		return 0, fmt.Errorf("exec in %q: linux.seccomp: %w", o.ID, err)
+	}
 	var execPlan []byte
 	if execInC(o.Process, v.Linux.Seccomp) {
-		if execPlan, err = encodeExecPlan(o.Process, v.Linux.Seccomp, o.PreserveFDs); err != nil {
+		if execPlan, err = encodeExecPlan(o.Process, filter, o.PreserveFDs); err != nil {
 			return 0, fmt.Errorf("exec in %q: %w", o.ID, err)
 		}
 		req.execPlan = true
@@ -100,7 +105,7 @@ func (r *Runtime) Exec(o *ExecOptions) (int, error) {
 	if execPlan != nil {
 		err = r.driveExecPlan(sp, execPlan, o, cg)
 	} else {
-		err = r.driveExec(sp, o, st, cg)
+		err = r.driveExec(sp, o, st, cg, filter)
 	}
 	if err != nil {
 		killAndWait(sp.pid, processStartTime(sp.pid))
@@ -119,14 +124,14 @@ func (r *Runtime) Exec(o *ExecOptions) (int, error) {
 	return sp.pid, nil
 }
 
-func (r *Runtime) driveExec(sp *spawned, o *ExecOptions, st *State, cg cgroups.Manager) error {
+func (r *Runtime) driveExec(sp *spawned, o *ExecOptions, st *State, cg cgroups.Manager, filter *seccomp.Filter) error {
 	v, err := st.view()
 	if err != nil {
 		return err
 	}
 	// An exec'd process gets the container's seccomp filter; the rest of
 	// the config is the container's setup, done long ago.
-	b := &bootstrap{Mode: "exec", Spec: &initSpec{Seccomp: v.Linux.Seccomp}, Process: o.Process, PreserveFDs: o.PreserveFDs, State: st.ociState(StatusRunning)}
+	b := &bootstrap{Mode: "exec", Spec: &initSpec{Seccomp: v.Linux.Seccomp}, Process: o.Process, PreserveFDs: o.PreserveFDs, State: st.ociState(StatusRunning), SeccompFilter: filter}
 	if err := writeMsg(sp.sync, message{Type: msgBootstrap, Bootstrap: b}); err != nil {
 		return err
 	}

@@ -35,16 +35,12 @@ func execInC(p *specs.Process, sec *specs.LinuxSeccomp) bool {
 }
 
 // encodeExecPlan flattens what process.c applies, in its order. The
-// decisions that can fail on bad input are made here, before any process
-// exists: capability names, the seccomp filter.
-func encodeExecPlan(p *specs.Process, sec *specs.LinuxSeccomp, preserveFDs int) ([]byte, error) {
+// decisions that can fail on bad input are made here or before (the
+// seccomp filter), before any process exists: capability names.
+func encodeExecPlan(p *specs.Process, filter *seccomp.Filter, preserveFDs int) ([]byte, error) {
 	caps, err := capabilities.FromSpec(p.Capabilities)
 	if err != nil {
 		return nil, err
-	}
-	filter, err := seccomp.Compile(sec)
-	if err != nil {
-		return nil, fmt.Errorf("linux.seccomp: %w", err)
 	}
 	var b planWriter
 	b.u32(execPlanMagic)

@@ -150,6 +150,11 @@ type store struct{ root string }
 
 func (s store) dir(id string) string { return filepath.Join(s.root, id) }
 
+// seccompCache is where compiled seccomp filters are kept
+// (seccomp.CompileCached). The '@' keeps it apart from container ids, and
+// list skips it: it holds no state.
+func (s store) seccompCache() string { return filepath.Join(s.root, "seccomp@v1") }
+
 // save writes the state atomically: a crash leaves the old or the new
 // file, never half of one. The new state is written to stateTmp and
 // fsynced, then exchanged with state.json (renameat2 RENAME_EXCHANGE,

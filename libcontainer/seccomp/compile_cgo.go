@@ -3,7 +3,6 @@
 package seccomp
 
 import (
-	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -215,26 +214,6 @@ func exportBPF(filter *libseccomp.ScmpFilter) ([]unix.SockFilter, error) {
 		return nil, fmt.Errorf("seccomp: read BPF export: %w", err)
 	}
 	return decodeBPF(raw)
-}
-
-// decodeBPF reads struct sock_filter records (u16 code, u8 jt, u8 jf,
-// u32 k, host byte order).
-func decodeBPF(raw []byte) ([]unix.SockFilter, error) {
-	const size = 8
-	if len(raw) == 0 || len(raw)%size != 0 {
-		return nil, fmt.Errorf("seccomp: BPF export of %d bytes is not a whole program", len(raw))
-	}
-	prog := make([]unix.SockFilter, len(raw)/size)
-	for i := range prog {
-		r := raw[i*size : (i+1)*size]
-		prog[i] = unix.SockFilter{
-			Code: binary.NativeEndian.Uint16(r[0:2]),
-			Jt:   r[2],
-			Jf:   r[3],
-			K:    binary.NativeEndian.Uint32(r[4:8]),
-		}
-	}
-	return prog, nil
 }
 
 // UnknownSyscalls lists the syscall names in cfg that the linked

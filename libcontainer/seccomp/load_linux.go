@@ -43,21 +43,7 @@ type Filter struct {
 // rlimits apply: libseccomp allocates, and an RLIMIT_AS meant for the
 // container's process would starve it.
 func Compile(cfg *specs.LinuxSeccomp) (*Filter, error) {
-	if !Configured(cfg) {
-		return nil, nil
-	}
-	if err := Validate(cfg); err != nil {
-		return nil, err
-	}
-	bits, err := loadFlags(cfg)
-	if err != nil {
-		return nil, err
-	}
-	prog, err := compile(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &Filter{bits: bits, prog: prog}, nil
+	return CompileCached(cfg, "")
 }
 
 // Load installs the filter (see the package Load); a nil Filter installs
