@@ -408,6 +408,7 @@ func (c *creation) talkToInit(sp *spawned) error {
 		State:        st.ociState(StatusCreating),
 
 		SeccompFilter: c.seccomp,
+		SeccompNotify: seccomp.UsesNotify(spec.Linux.Seccomp),
 	}
 	if err := writeMsg(sp.sync, message{Type: msgBootstrap, Bootstrap: b}); err != nil {
 		return fmt.Errorf("send bootstrap to container init: %w", err)

@@ -131,7 +131,10 @@ func (r *Runtime) driveExec(sp *spawned, o *ExecOptions, st *State, cg cgroups.M
 	}
 	// An exec'd process gets the container's seccomp filter; the rest of
 	// the config is the container's setup, done long ago.
-	b := &bootstrap{Mode: "exec", Spec: &initSpec{Seccomp: v.Linux.Seccomp}, Process: o.Process, PreserveFDs: o.PreserveFDs, State: st.ociState(StatusRunning), SeccompFilter: filter}
+	b := &bootstrap{
+		Mode: "exec", Spec: &initSpec{}, Process: o.Process, PreserveFDs: o.PreserveFDs, State: st.ociState(StatusRunning),
+		SeccompFilter: filter, SeccompNotify: seccomp.UsesNotify(v.Linux.Seccomp),
+	}
 	if err := writeMsg(sp.sync, message{Type: msgBootstrap, Bootstrap: b}); err != nil {
 		return err
 	}

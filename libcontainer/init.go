@@ -38,9 +38,12 @@ type bootstrap struct {
 	HostMountNS bool   `json:"hostMountNS,omitempty"`
 	MountLabel  string `json:"mountLabel,omitempty"`
 	HostHooks   bool   `json:"hostHooks,omitempty"` // ask the parent to run prestart/createRuntime
-	// SeccompFilter is Spec.Seccomp compiled by the runtime (which keeps
-	// compiled filters: libseccomp takes about 10 ms for a large profile).
+	// SeccompFilter is the config's seccomp profile compiled by the
+	// runtime (which keeps compiled filters: libseccomp takes about 10 ms
+	// for a large profile); SeccompNotify says whether a rule notifies a
+	// listener, which needs the filter's fd handed to the runtime.
 	SeccompFilter *seccomp.Filter `json:"seccompFilter,omitempty"`
+	SeccompNotify bool            `json:"seccompNotify,omitempty"`
 	State         specs.State     `json:"state"`
 }
 
@@ -76,11 +79,7 @@ func runInit(sock *os.File) error {
 	if b == nil || b.Spec == nil || b.Process == nil {
 		return errors.New("sync: incomplete bootstrap")
 	}
-	sec := b.Spec.Seccomp
 	filter := b.SeccompFilter
-	if seccomp.Configured(sec) && filter == nil {
-		return errors.New("sync: bootstrap without the compiled seccomp filter")
-	}
 	var slave *os.File
 	if b.Mode == "create" {
 		slave, err = setupContainer(b, sock)
@@ -104,7 +103,7 @@ func runInit(sock *os.File) error {
 		}
 	}
 	handOff := func(fd int) error { return handOffSeccompFD(sock, fd) }
-	if b.Mode == "create" && seccomp.UsesNotify(sec) && b.Process.NoNewPrivileges {
+	if b.Mode == "create" && b.SeccompNotify && b.Process.NoNewPrivileges {
 		// The socket closes before start: load now, while it can carry
 		// the notify fd, rather than just before execve.
 		if err := loadSeccomp(filter, handOff); err != nil {

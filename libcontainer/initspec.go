@@ -17,7 +17,6 @@ type initSpec struct {
 	StartContainerHooks  []specs.Hook        `json:"startContainerHooks,omitempty"`
 	Devices              []specs.LinuxDevice `json:"devices,omitempty"`
 	Sysctl               map[string]string   `json:"sysctl,omitempty"`
-	Seccomp              *specs.LinuxSeccomp `json:"seccomp,omitempty"`
 	RootfsPropagation    string              `json:"rootfsPropagation,omitempty"`
 	MaskedPaths          []string            `json:"maskedPaths,omitempty"`
 	ReadonlyPaths        []string            `json:"readonlyPaths,omitempty"`
@@ -32,7 +31,7 @@ func newInitSpec(s *specs.Spec) *initSpec {
 		is.StartContainerHooks = s.Hooks.StartContainer
 	}
 	if l := s.Linux; l != nil {
-		is.Devices, is.Sysctl, is.Seccomp = l.Devices, l.Sysctl, l.Seccomp
+		is.Devices, is.Sysctl = l.Devices, l.Sysctl
 		is.RootfsPropagation, is.MaskedPaths, is.ReadonlyPaths = l.RootfsPropagation, l.MaskedPaths, l.ReadonlyPaths
 	}
 	return is
@@ -44,7 +43,7 @@ func (is *initSpec) spec() *specs.Spec {
 	s := &specs.Spec{
 		Root: is.Root, Mounts: is.Mounts, Hostname: is.Hostname, Domainname: is.Domainname,
 		Linux: &specs.Linux{
-			Devices: is.Devices, Sysctl: is.Sysctl, Seccomp: is.Seccomp,
+			Devices: is.Devices, Sysctl: is.Sysctl,
 			RootfsPropagation: is.RootfsPropagation, MaskedPaths: is.MaskedPaths, ReadonlyPaths: is.ReadonlyPaths,
 		},
 	}
