@@ -29,6 +29,7 @@
 #   N_RUN [100] sequential `run` per runtime     N_SPLIT [30] create/start/delete
 #   N_EXEC [30] exec into a running container    N_RSS [5] /usr/bin/time runs
 #   N_PAR [5] repeats of PAR [20] concurrent runs
+#   N_SECCOMP [30] `run` and `exec` with an engine's seccomp profile (0: skip)
 #   HF_RUNS [30] hyperfine cross-check runs (0: skip)
 #   BISECT [1] memory-limit bisection (0: skip), BISECT_LO [64] BISECT_HI
 #   [65536] BISECT_STEP [4] KiB, BISECT_TRIES [3] runs that must all pass,
@@ -57,6 +58,7 @@ if [[ -z ${_SKIFF_BENCH_NS:-} ]]; then
 	command -v jq >/dev/null || need+=(jq)
 	command -v unshare >/dev/null || need+=(util-linux)
 	command -v file >/dev/null || need+=(file)
+	[[ -f /usr/share/containers/seccomp.json ]] || need+=(golang-github-containers-common)
 	[[ -x /usr/bin/time ]] || need+=(time)
 	if ! { command -v busybox >/dev/null && file -L "$(command -v busybox)" | grep -q 'statically linked'; }; then
 		need+=(busybox-static)
@@ -72,7 +74,7 @@ fi
 
 RUNTIMES=${RUNTIMES:-skiff skiff-ov${SKIFF_B:+ skiff-b} runc crun}
 N_RUN=${N_RUN:-100} N_SPLIT=${N_SPLIT:-30} N_EXEC=${N_EXEC:-30} N_RSS=${N_RSS:-5}
-N_PAR=${N_PAR:-5} PAR=${PAR:-20} HF_RUNS=${HF_RUNS:-30}
+N_PAR=${N_PAR:-5} PAR=${PAR:-20} HF_RUNS=${HF_RUNS:-30} N_SECCOMP=${N_SECCOMP:-30}
 BISECT=${BISECT:-1} BISECT_LO=${BISECT_LO:-64} BISECT_HI=${BISECT_HI:-65536}
 BISECT_STEP=${BISECT_STEP:-4} BISECT_TRIES=${BISECT_TRIES:-3} BISECT_CONFIRM=${BISECT_CONFIRM:-10}
 read -ra RTS <<<"$RUNTIMES"
@@ -170,6 +172,30 @@ for r in "${RTS[@]}"; do
 	done
 done
 FLOOR=(unshare --mount --uts --ipc --pid --net --fork "--root=$ROOTFS" /bin/true)
+
+# The seccomp profile engines give every container: Podman's (from
+# containers-common), as OCI rules: every syscall it allows without
+# argument or capability conditions (385 names here), for x86_64, x86
+# and x32, everything else EPERM.
+SECCOMP_JSON=$W/seccomp.json
+if ((N_SECCOMP > 0)); then
+	jq '{defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: 1,
+		architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+		syscalls: [.syscalls[] | select(.action == "SCMP_ACT_ALLOW" and ((.args // []) | length) == 0
+			and ((.includes.caps // []) | length) == 0 and ((.excludes // {}) | length) == 0)
+			| {names, action}]}' /usr/share/containers/seccomp.json >"$SECCOMP_JSON" ||
+		die "cannot derive a seccomp profile from /usr/share/containers/seccomp.json"
+	for r in "${RTS[@]}"; do
+		for k in true sleep; do
+			args='["/bin/true"]'
+			[[ $k == sleep ]] && args='["/bin/sleep","100000"]'
+			mkcfg "$W/b/sec-$k/$r" "$r" "$CG/$r-sec-$k" "$args"
+			jq --slurpfile p "$SECCOMP_JSON" '.linux.seccomp = $p[0]' "$W/b/sec-$k/$r/config.json" >"$W/b/sec-$k/$r/c" &&
+				mv "$W/b/sec-$k/$r/c" "$W/b/sec-$k/$r/config.json" || die "seccomp config for $r failed"
+		done
+	done
+	echo "seccomp profile: $(jq '[.syscalls[].names[]] | length' "$SECCOMP_JSON") syscalls allowed, from /usr/share/containers/seccomp.json"
+fi
 
 # ---- timing primitives (no fork between the two clock reads) -------------
 # us_of 0m1.234s -> microseconds in US
@@ -364,6 +390,34 @@ for ((it = 1; it <= N_PAR; it++)); do
 done
 echo "   ($((SECONDS - t_phase)) s)"
 
+# ---- (h) with an engine's seccomp profile ---------------------------------
+if ((N_SECCOMP > 0)); then
+	echo "-- (h) $N_SECCOMP run and exec each with the seccomp profile, rotated"
+	t_phase=$SECONDS
+	for r in "${RTS[@]}"; do
+		rt_argv "$r"
+		"${ARGV[@]}" run -b "$W/b/sec-true/$r" "sw-$r" </dev/null >/dev/null 2>>"$ERRLOG" ||
+			echo "   $r: run with the seccomp profile failed in warm-up" >&2
+		"${ARGV[@]}" run -d -b "$W/b/sec-sleep/$r" "se-$r" </dev/null >/dev/null 2>>"$ERRLOG" ||
+			echo "   $r: run -d with the seccomp profile failed" >&2
+	done
+	for ((it = 1; it <= N_SECCOMP; it++)); do
+		rotated "$it" "${RTS[@]}"
+		for r in "${ORDER[@]}"; do
+			rt_argv "$r"
+			tm "${ARGV[@]}" run -b "$W/b/sec-true/$r" "s-$r-$it"
+			sample secrun "$r $it $T_WALL $T_CPU $T_RC"
+			tm "${ARGV[@]}" exec "se-$r" /bin/true
+			sample secexec "$r $it $T_WALL $T_CPU $T_RC"
+		done
+	done
+	for r in "${RTS[@]}"; do
+		rt_argv "$r"
+		"${ARGV[@]}" delete --force "se-$r" >/dev/null 2>&1
+	done
+	echo "   ($((SECONDS - t_phase)) s)"
+fi
+
 # ---- (f) hyperfine cross-check (not interleaved) ---------------------------
 if ((HF_RUNS > 0)); then
 	echo "-- (f) hyperfine, $HF_RUNS runs each, back to back"
@@ -510,6 +564,11 @@ f_hwm() { nofloor "$1" && med split "$1" 8 1 9; }
 f_exec() { med exec "$1" 3 1000 5; }
 f_exec_cpu() { med exec "$1" 4 1000 5; }
 f_exec_fail() { fails exec "$1" 5; }
+f_secrun() { nofloor "$1" && med secrun "$1" 3 1000 5; }
+f_secrun_cpu() { nofloor "$1" && med secrun "$1" 4 1000 5; }
+f_secexec() { nofloor "$1" && med secexec "$1" 3 1000 5; }
+f_secexec_cpu() { nofloor "$1" && med secexec "$1" 4 1000 5; }
+f_sec_fail() { nofloor "$1" && [[ -f $S/secrun ]] && echo $(($(fails secrun "$1" 5) + $(fails secexec "$1" 5))); }
 f_rss_run() { med rss "$1" 3 1; }
 f_rss_create() { nofloor "$1" && med rss "$1" 4 1; }
 f_par_wall() { med par "$1" 3 1000 5; }
@@ -535,6 +594,13 @@ row "split failures" f_split_fail none
 row "\`exec /bin/true\`, ms (n=$N_EXEC; floor: nsenter)" f_exec
 row "\`exec\` user+sys CPU, ms" f_exec_cpu
 row "\`exec\` failures" f_exec_fail none
+if ((N_SECCOMP > 0)); then
+	row "\`run\` with Podman's seccomp profile, wall ms (n=$N_SECCOMP)" f_secrun
+	row "\`run\` with the profile, user+sys CPU ms" f_secrun_cpu
+	row "\`exec\` with the profile, wall ms" f_secexec
+	row "\`exec\` with the profile, user+sys CPU ms" f_secexec_cpu
+	row "seccomp-profile failures" f_sec_fail none
+fi
 row "peak RSS of \`RT run\` (time %M), KiB" f_rss_run
 row "peak RSS of \`RT create\` (runtime process), KiB" f_rss_create
 row "container init VmHWM after create, KiB" f_hwm
