@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/skiff-runtime/skiff/cgroups"
 	"github.com/skiff-runtime/skiff/libcontainer/bundle"
+	"github.com/skiff-runtime/skiff/libcontainer/capabilities"
 	"github.com/skiff-runtime/skiff/libcontainer/seccomp"
 	"github.com/skiff-runtime/skiff/namespaces"
 )
@@ -62,44 +64,65 @@ func (r *Runtime) Exec(o *ExecOptions) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var cg cgroups.Manager
 	if len(st.CgroupPaths) > 0 {
-		// The process joins the cgroup once it is ready: let the grace
-		// period that move would wait for pass meanwhile (see
-		// PrimeMigration).
-		go cgroups.PrimeMigration()
-		if cg, err = cgroups.Load(st.CgroupPaths); err != nil {
-			return 0, fmt.Errorf("cgroup of %q: %w", o.ID, err)
+		ExpectCgroupJoin()
+	}
+	v, err := st.view()
+	if err != nil {
+		return 0, err
+	}
+	inC := execInC(o.Process, v.Linux.Seccomp)
+	if inC {
+		// Bad input fails before any process exists (the Go init checks
+		// the names itself).
+		if _, err := capabilities.FromSpec(o.Process.Capabilities); err != nil {
+			return 0, fmt.Errorf("exec in %q: %w", o.ID, err)
 		}
 	}
 	extra := make([]*os.File, 0, o.PreserveFDs)
 	for i := 0; i < o.PreserveFDs; i++ {
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
 	}
-	req := spawnRequest{plan: plan, stdin: o.Stdin, stdout: o.Stdout, stderr: o.Stderr, extraFiles: extra}
-	v, err := st.view()
-	if err != nil {
-		return 0, err
-	}
-	filter, err := seccomp.CompileCached(v.Linux.Seccomp, r.store().seccompCache())
-	if err != nil {
-		return 0, fmt.Errorf("exec in %q: linux.seccomp: %w", o.ID, err)
-	}
-	var execPlan []byte
-	if execInC(o.Process, v.Linux.Seccomp) {
-		if execPlan, err = encodeExecPlan(o.Process, filter, o.PreserveFDs); err != nil {
-			return 0, fmt.Errorf("exec in %q: %w", o.ID, err)
-		}
-		req.execPlan = true
-	}
+	req := spawnRequest{plan: plan, stdin: o.Stdin, stdout: o.Stdout, stderr: o.Stderr, extraFiles: extra, execPlan: inC}
 	// The init must still be the process we started when we open its
 	// namespaces, or we would join whatever reused its pid.
 	if !st.alive() {
 		return 0, fmt.Errorf("cannot exec in container %q: it is stopped", o.ID)
 	}
-	sp, err := spawn(req)
+	ss, err := startSpawn(req)
 	if err != nil {
 		return 0, fmt.Errorf("exec in %q: %w", o.ID, err)
+	}
+	// While stage 0 joins the namespaces: the cgroup, the filter (kept
+	// compiled since create), the plan.
+	var cg cgroups.Manager
+	var filter *seccomp.Filter
+	var execPlan []byte
+	if len(st.CgroupPaths) > 0 {
+		if cg, err = cgroups.Load(st.CgroupPaths); err != nil {
+			err = fmt.Errorf("cgroup of %q: %w", o.ID, err)
+		}
+	}
+	if err == nil {
+		if filter, err = seccomp.CompileCached(v.Linux.Seccomp, r.store().seccompCache()); err != nil {
+			err = fmt.Errorf("exec in %q: linux.seccomp: %w", o.ID, err)
+		}
+	}
+	if err == nil && inC {
+		if execPlan, err = encodeExecPlan(o.Process, filter, o.PreserveFDs); err != nil {
+			err = fmt.Errorf("exec in %q: %w", o.ID, err)
+		}
+	}
+	sp, spawnErr := ss.finish()
+	if err != nil {
+		if spawnErr == nil {
+			killAndWait(sp.pid, processStartTime(sp.pid))
+			sp.sync.Close()
+		}
+		return 0, err
+	}
+	if spawnErr != nil {
+		return 0, fmt.Errorf("exec in %q: %w", o.ID, spawnErr)
 	}
 	defer sp.sync.Close()
 	if execPlan != nil {
@@ -195,4 +218,15 @@ func checkExecProcess(p *specs.Process) error {
 		return errors.New("process.execCPUAffinity: not supported by skiff yet")
 	}
 	return nil
+}
+
+var cgroupJoinPrimed sync.Once
+
+// ExpectCgroupJoin says that a process will soon be moved into a
+// container's cgroup (exec): the grace period that move would wait for
+// starts now, on a goroutine (see cgroups.PrimeMigration). Exec calls it;
+// a caller that knows sooner (the CLI, before it loads the state) may
+// call it first. Only the first call in a process does anything.
+func ExpectCgroupJoin() {
+	cgroupJoinPrimed.Do(func() { go cgroups.PrimeMigration() })
 }
