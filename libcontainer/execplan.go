@@ -98,7 +98,8 @@ func (w *planWriter) flag(v bool) {
 		w.buf = append(w.buf, 0)
 	}
 }
-func (w *planWriter) str(s string) { w.u32(uint32(len(s))); w.buf = append(w.buf, s...) }
+func (w *planWriter) str(s string)   { w.u32(uint32(len(s))); w.buf = append(w.buf, s...) }
+func (w *planWriter) bytes(b []byte) { w.u32(uint32(len(b))); w.buf = append(w.buf, b...) }
 func (w *planWriter) strs(v []string) {
 	w.u32(uint32(len(v)))
 	for _, s := range v {

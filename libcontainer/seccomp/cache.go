@@ -178,32 +178,22 @@ func encodeBPF(prog []unix.SockFilter) []byte {
 	return raw
 }
 
-// filterJSON is how a Filter crosses the sync socket to the container
-// init: the flags and the program, compiled (and cached) by the runtime.
-type filterJSON struct {
-	Flags uint   `json:"flags"`
-	BPF   []byte `json:"bpf"`
+// MarshalBinary encodes a compiled filter for the container init: the
+// flags and the program, compiled (and cached) by the runtime.
+func (f *Filter) MarshalBinary() ([]byte, error) {
+	return binary.NativeEndian.AppendUint64(encodeBPF(f.prog), uint64(f.bits)), nil
 }
 
-// MarshalJSON encodes a compiled filter.
-func (f *Filter) MarshalJSON() ([]byte, error) {
-	return json.Marshal(filterJSON{Flags: f.bits, BPF: encodeBPF(f.prog)})
-}
-
-// UnmarshalJSON decodes a compiled filter, checking that it is a whole
-// program the kernel can take.
-func (f *Filter) UnmarshalJSON(data []byte) error {
-	var fj filterJSON
-	if err := json.Unmarshal(data, &fj); err != nil {
-		return err
+// UnmarshalBinary decodes what MarshalBinary wrote, checking that the
+// program is one the kernel can take.
+func (f *Filter) UnmarshalBinary(data []byte) error {
+	if len(data) < 8 || len(data) > 8+8*bpfMaxInsns {
+		return fmt.Errorf("seccomp: a filter of %d bytes", len(data))
 	}
-	if len(fj.BPF) > 8*bpfMaxInsns {
-		return fmt.Errorf("seccomp: filter of %d bytes is longer than the kernel takes", len(fj.BPF))
-	}
-	prog, err := decodeBPF(fj.BPF)
+	prog, err := decodeBPF(data[:len(data)-8])
 	if err != nil {
 		return err
 	}
-	f.bits, f.prog = fj.Flags, prog
+	f.bits, f.prog = uint(binary.NativeEndian.Uint64(data[len(data)-8:])), prog
 	return nil
 }

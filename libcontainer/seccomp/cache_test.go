@@ -4,7 +4,6 @@ package seccomp
 
 import (
 	"crypto/sha256"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -156,25 +155,30 @@ func TestCompileCachedIsBounded(t *testing.T) {
 	onlyEntry(t, dir)
 }
 
-func TestFilterJSONRoundTrip(t *testing.T) {
+func TestFilterBinaryRoundTrip(t *testing.T) {
 	f, err := Compile(cacheTestProfile())
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := json.Marshal(f)
+	data, err := f.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var back Filter
-	if err := json.Unmarshal(data, &back); err != nil {
+	if err := back.UnmarshalBinary(data); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(&back, f) {
-		t.Fatal("filter changed in a JSON round trip")
+		t.Fatal("filter changed in a round trip")
 	}
-	for _, bad := range []string{`{"flags":1,"bpf":"AAAA"}`, `{"flags":1,"bpf":""}`, `[]`} {
-		if err := json.Unmarshal([]byte(bad), &back); err == nil {
-			t.Errorf("%s: accepted", bad)
+	for name, bad := range map[string][]byte{
+		"empty":            nil,
+		"flags only":       data[len(data)-8:],
+		"partial insn":     data[3:],
+		"longer than 4096": make([]byte, 8+8*4097),
+	} {
+		if err := back.UnmarshalBinary(bad); err == nil {
+			t.Errorf("%s: accepted", name)
 		}
 	}
 }
