@@ -275,7 +275,7 @@ func (c *creation) run() error {
 	// Moving the init into the cgroup at ready would otherwise wait for a
 	// grace period first (see PrimeMigration); let that pass while stage
 	// 0 and the init set up.
-	go cgroups.PrimeMigration()
+	ExpectCgroupJoin()
 	crashPoint("before-init")
 	ss, err := startSpawn(spawnRequest{
 		plan:       c.plan.WithoutNew(unix.CLONE_NEWCGROUP),

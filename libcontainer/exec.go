@@ -223,10 +223,11 @@ func checkExecProcess(p *specs.Process) error {
 var cgroupJoinPrimed sync.Once
 
 // ExpectCgroupJoin says that a process will soon be moved into a
-// container's cgroup (exec): the grace period that move would wait for
-// starts now, on a goroutine (see cgroups.PrimeMigration). Exec calls it;
-// a caller that knows sooner (the CLI, before it loads the state) may
-// call it first. Only the first call in a process does anything.
+// container's cgroup (create, exec): the grace period that move would wait
+// for starts now, on a goroutine (see cgroups.PrimeMigration). Create and
+// Exec call it; a caller that knows sooner (the CLI, before it reads
+// anything) may call it first. Only the first call in a process does
+// anything.
 func ExpectCgroupJoin() {
 	cgroupJoinPrimed.Do(func() { go cgroups.PrimeMigration() })
 }

@@ -39,9 +39,6 @@ var execCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		// Moving the process into the container's cgroup waits for the
-		// kernel unless this starts a few milliseconds before.
-		libcontainer.ExpectCgroupJoin()
 		rt := runtimeFor(c)
 		st, err := rt.Load(id)
 		if err != nil {
