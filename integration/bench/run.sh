@@ -30,6 +30,7 @@
 #   N_EXEC [30] exec into a running container    N_RSS [5] /usr/bin/time runs
 #   N_PAR [5] repeats of PAR [20] concurrent runs
 #   N_SECCOMP [30] `run` and `exec` with an engine's seccomp profile (0: skip)
+#   N_IDLE [20] `run` and `exec` each after IDLE_MS [50] ms of idle (0: skip)
 #   HF_RUNS [30] hyperfine cross-check runs (0: skip)
 #   BISECT [1] memory-limit bisection (0: skip), BISECT_LO [64] BISECT_HI
 #   [65536] BISECT_STEP [4] KiB, BISECT_TRIES [3] runs that must all pass,
@@ -75,6 +76,7 @@ fi
 RUNTIMES=${RUNTIMES:-skiff skiff-ov${SKIFF_B:+ skiff-b} runc crun}
 N_RUN=${N_RUN:-100} N_SPLIT=${N_SPLIT:-30} N_EXEC=${N_EXEC:-30} N_RSS=${N_RSS:-5}
 N_PAR=${N_PAR:-5} PAR=${PAR:-20} HF_RUNS=${HF_RUNS:-30} N_SECCOMP=${N_SECCOMP:-30}
+N_IDLE=${N_IDLE:-20} IDLE_MS=${IDLE_MS:-50}
 BISECT=${BISECT:-1} BISECT_LO=${BISECT_LO:-64} BISECT_HI=${BISECT_HI:-65536}
 BISECT_STEP=${BISECT_STEP:-4} BISECT_TRIES=${BISECT_TRIES:-3} BISECT_CONFIRM=${BISECT_CONFIRM:-10}
 read -ra RTS <<<"$RUNTIMES"
@@ -418,6 +420,39 @@ if ((N_SECCOMP > 0)); then
 	echo "   ($((SECONDS - t_phase)) s)"
 fi
 
+# ---- (i) after an idle spell ------------------------------------------------
+# Every move of a process into a cgroup waits for an RCU grace period,
+# unless another move passed within about one: back to back (the phases
+# above) it is short, after an idle spell it is 10-25 ms here for every
+# runtime. This phase sleeps IDLE_MS before each command.
+if ((N_IDLE > 0)); then
+	echo "-- (i) $N_IDLE run and exec each after ${IDLE_MS} ms idle, rotated"
+	t_phase=$SECONDS
+	idle_s=$(awk -v m="$IDLE_MS" 'BEGIN {printf "%.3f", m / 1000}')
+	for r in "${RTS[@]}"; do
+		rt_argv "$r"
+		"${ARGV[@]}" run -d -b "$W/b/sleep/$r" "ie-$r" </dev/null >/dev/null 2>>"$ERRLOG" ||
+			echo "   $r: run -d failed" >&2
+	done
+	for ((it = 1; it <= N_IDLE; it++)); do
+		rotated "$it" "${RTS[@]}"
+		for r in "${ORDER[@]}"; do
+			rt_argv "$r"
+			sleep "$idle_s"
+			tm "${ARGV[@]}" run -b "$W/b/true/$r" "i-$r-$it"
+			sample idlerun "$r $it $T_WALL $T_CPU $T_RC"
+			sleep "$idle_s"
+			tm "${ARGV[@]}" exec "ie-$r" /bin/true
+			sample idleexec "$r $it $T_WALL $T_CPU $T_RC"
+		done
+	done
+	for r in "${RTS[@]}"; do
+		rt_argv "$r"
+		"${ARGV[@]}" delete --force "ie-$r" >/dev/null 2>&1
+	done
+	echo "   ($((SECONDS - t_phase)) s)"
+fi
+
 # ---- (f) hyperfine cross-check (not interleaved) ---------------------------
 if ((HF_RUNS > 0)); then
 	echo "-- (f) hyperfine, $HF_RUNS runs each, back to back"
@@ -569,6 +604,9 @@ f_secrun_cpu() { nofloor "$1" && med secrun "$1" 4 1000 5; }
 f_secexec() { nofloor "$1" && med secexec "$1" 3 1000 5; }
 f_secexec_cpu() { nofloor "$1" && med secexec "$1" 4 1000 5; }
 f_sec_fail() { nofloor "$1" && [[ -f $S/secrun ]] && echo $(($(fails secrun "$1" 5) + $(fails secexec "$1" 5))); }
+f_idlerun() { nofloor "$1" && med idlerun "$1" 3 1000 5; }
+f_idleexec() { nofloor "$1" && med idleexec "$1" 3 1000 5; }
+f_idle_fail() { nofloor "$1" && [[ -f $S/idlerun ]] && echo $(($(fails idlerun "$1" 5) + $(fails idleexec "$1" 5))); }
 f_rss_run() { med rss "$1" 3 1; }
 f_rss_create() { nofloor "$1" && med rss "$1" 4 1; }
 f_par_wall() { med par "$1" 3 1000 5; }
@@ -600,6 +638,11 @@ if ((N_SECCOMP > 0)); then
 	row "\`exec\` with the profile, wall ms" f_secexec
 	row "\`exec\` with the profile, user+sys CPU ms" f_secexec_cpu
 	row "seccomp-profile failures" f_sec_fail none
+fi
+if ((N_IDLE > 0)); then
+	row "\`run\` after ${IDLE_MS} ms idle, wall ms (n=$N_IDLE)" f_idlerun
+	row "\`exec\` after ${IDLE_MS} ms idle, wall ms" f_idleexec
+	row "idle-phase failures" f_idle_fail none
 fi
 row "peak RSS of \`RT run\` (time %M), KiB" f_rss_run
 row "peak RSS of \`RT create\` (runtime process), KiB" f_rss_create
