@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-runtime/skiff/cgroups"
+	"github.com/skiff-runtime/skiff/cgroups/earlyprime"
 	"github.com/skiff-runtime/skiff/libcontainer"
 	_ "github.com/skiff-runtime/skiff/namespaces/nsenter" // stage 0, before the Go runtime
 	"github.com/skiff-runtime/skiff/rootfs/layer"
@@ -54,8 +55,14 @@ func main() {
 		// The move into the container's cgroup waits for an RCU grace
 		// period unless one has just passed: 2.5 ms here when the host
 		// is busy, 10 to 25 ms when it has been idle (perf, issue 8).
-		// Start it now, before flags, config and state are read.
-		libcontainer.ExpectCgroupJoin()
+		// earlyprime's constructor started that wait before the Go
+		// runtime did; where it could not, start it now, before flags,
+		// config and state are read.
+		if earlyprime.Started() {
+			libcontainer.CgroupJoinPrimed()
+		} else {
+			libcontainer.ExpectCgroupJoin()
+		}
 	}
 	app := newApp()
 	if err := app.Run(os.Args); err != nil {
