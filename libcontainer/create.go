@@ -273,7 +273,7 @@ func (c *creation) run() error {
 		extra = append(extra, fifo)
 	}
 	// Moving the init into the cgroup at ready would otherwise wait for a
-	// grace period first (see PrimeMigration); let that pass while stage
+	// grace period first (see earlyprime); let that pass while stage
 	// 0 and the init set up.
 	ExpectCgroupJoin()
 	crashPoint("before-init")
@@ -305,16 +305,13 @@ func (c *creation) run() error {
 			err = fmt.Errorf("linux.seccomp: %w", err)
 		}
 	}
-	sp, spawnErr := ss.finish()
 	if err != nil {
-		if spawnErr == nil {
-			unix.Kill(sp.pid, unix.SIGKILL)
-			sp.sync.Close()
-		}
+		ss.abandon()
 		return err
 	}
-	if spawnErr != nil {
-		return spawnErr
+	sp, err := ss.finish()
+	if err != nil {
+		return err
 	}
 	defer sp.sync.Close()
 	c.pid = sp.pid

@@ -10,6 +10,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/skiff-runtime/skiff/cgroups"
+	"github.com/skiff-runtime/skiff/cgroups/earlyprime"
 	"github.com/skiff-runtime/skiff/libcontainer/bundle"
 	"github.com/skiff-runtime/skiff/libcontainer/capabilities"
 	"github.com/skiff-runtime/skiff/libcontainer/seccomp"
@@ -113,16 +114,13 @@ func (r *Runtime) Exec(o *ExecOptions) (int, error) {
 			err = fmt.Errorf("exec in %q: %w", o.ID, err)
 		}
 	}
-	sp, spawnErr := ss.finish()
 	if err != nil {
-		if spawnErr == nil {
-			killAndWait(sp.pid, processStartTime(sp.pid))
-			sp.sync.Close()
-		}
+		ss.abandon()
 		return 0, err
 	}
-	if spawnErr != nil {
-		return 0, fmt.Errorf("exec in %q: %w", o.ID, spawnErr)
+	sp, err := ss.finish()
+	if err != nil {
+		return 0, fmt.Errorf("exec in %q: %w", o.ID, err)
 	}
 	defer sp.sync.Close()
 	if execPlan != nil {
@@ -224,12 +222,12 @@ var cgroupJoinPrimed sync.Once
 
 // ExpectCgroupJoin says that a process will soon be moved into a
 // container's cgroup (create, exec): the grace period that move would wait
-// for starts now, on a goroutine (see cgroups.PrimeMigration). Create and
+// for starts now, on a goroutine (see earlyprime). Create and
 // Exec call it; a caller that knows sooner (the CLI, before it reads
 // anything) may call it first. Only the first call in a process does
 // anything.
 func ExpectCgroupJoin() {
-	cgroupJoinPrimed.Do(func() { go cgroups.PrimeMigration() })
+	cgroupJoinPrimed.Do(func() { go earlyprime.PrimeNow() })
 }
 
 // CgroupJoinPrimed says the caller has started that wait itself (skiff's

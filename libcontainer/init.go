@@ -19,32 +19,32 @@ import (
 // bootstrap is everything the init needs, sent by the parent once stage 0
 // has put the init in its namespaces.
 type bootstrap struct {
-	Mode         string               `json:"mode"` // "create" or "exec"
-	Spec         *initSpec            `json:"spec"`
-	Process      *specs.Process       `json:"process"`
-	Rootfs       string               `json:"rootfs"`
-	Bundle       string               `json:"bundle"`
-	NoPivot      bool                 `json:"noPivot,omitempty"`
-	NoNewKeyring bool                 `json:"noNewKeyring,omitempty"`
-	OverlayData  string               `json:"overlayData,omitempty"`
-	CgroupMounts []rootfs.CgroupMount `json:"cgroupMounts,omitempty"`
-	NewUserNS    bool                 `json:"newUserNS,omitempty"`
-	NewCgroupNS  bool                 `json:"newCgroupNS,omitempty"`
-	NewNetNS     bool                 `json:"newNetNS,omitempty"`
-	PreserveFDs  int                  `json:"preserveFDs,omitempty"`
+	Mode         string // "create" or "exec"
+	Spec         *initSpec
+	Process      *specs.Process
+	Rootfs       string
+	Bundle       string
+	NoPivot      bool
+	NoNewKeyring bool
+	OverlayData  string
+	CgroupMounts []rootfs.CgroupMount
+	NewUserNS    bool
+	NewCgroupNS  bool
+	NewNetNS     bool
+	PreserveFDs  int
 	// FifoFD is the exec fifo's fd; 0 (never a passed fd) means there is
 	// none: the container starts right after run (see sync.go).
-	FifoFD      int    `json:"fifoFD,omitempty"`
-	HostMountNS bool   `json:"hostMountNS,omitempty"`
-	MountLabel  string `json:"mountLabel,omitempty"`
-	HostHooks   bool   `json:"hostHooks,omitempty"` // ask the parent to run prestart/createRuntime
+	FifoFD      int
+	HostMountNS bool
+	MountLabel  string
+	HostHooks   bool // ask the parent to run prestart/createRuntime
 	// SeccompFilter is the config's seccomp profile compiled by the
 	// runtime (which keeps compiled filters: libseccomp takes about 10 ms
 	// for a large profile); SeccompNotify says whether a rule notifies a
 	// listener, which needs the filter's fd handed to the runtime.
-	SeccompFilter *seccomp.Filter `json:"seccompFilter,omitempty"`
-	SeccompNotify bool            `json:"seccompNotify,omitempty"`
-	State         specs.State     `json:"state"`
+	SeccompFilter *seccomp.Filter
+	SeccompNotify bool
+	State         specs.State
 }
 
 // InitMain is `skiff init`: the container side, entered by a process that

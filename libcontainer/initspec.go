@@ -3,23 +3,21 @@ package libcontainer
 import specs "github.com/opencontainers/runtime-spec/specs-go"
 
 // initSpec is the part of the config the init reads; the bootstrap carries
-// it instead of a whole specs.Spec. Decoding into a type builds
-// encoding/json's caches (field lists and, since Go 1.2x, encoders) for
-// every type reachable from it, read or not: for specs.Spec that is the
-// Windows, VM, Solaris, z/OS, resources and Intel RDT trees too, about
-// 0.4 ms of the init's CPU per container (perf, issue 8).
+// it instead of a whole specs.Spec (resources, the seccomp rules, the
+// other platforms' sections), which the runtime would encode and the init
+// decode for nothing.
 type initSpec struct {
-	Root                 *specs.Root         `json:"root,omitempty"`
-	Mounts               []specs.Mount       `json:"mounts,omitempty"`
-	Hostname             string              `json:"hostname,omitempty"`
-	Domainname           string              `json:"domainname,omitempty"`
-	CreateContainerHooks []specs.Hook        `json:"createContainerHooks,omitempty"`
-	StartContainerHooks  []specs.Hook        `json:"startContainerHooks,omitempty"`
-	Devices              []specs.LinuxDevice `json:"devices,omitempty"`
-	Sysctl               map[string]string   `json:"sysctl,omitempty"`
-	RootfsPropagation    string              `json:"rootfsPropagation,omitempty"`
-	MaskedPaths          []string            `json:"maskedPaths,omitempty"`
-	ReadonlyPaths        []string            `json:"readonlyPaths,omitempty"`
+	Root                 *specs.Root
+	Mounts               []specs.Mount
+	Hostname             string
+	Domainname           string
+	CreateContainerHooks []specs.Hook
+	StartContainerHooks  []specs.Hook
+	Devices              []specs.LinuxDevice
+	Sysctl               map[string]string
+	RootfsPropagation    string
+	MaskedPaths          []string
+	ReadonlyPaths        []string
 }
 
 // newInitSpec takes from s what the init needs. s is not copied: the

@@ -125,6 +125,15 @@ func startSpawn(req spawnRequest) (*startingSpawn, error) {
 	return &startingSpawn{req: req, cmd: cmd, parentSock: parentSock}, nil
 }
 
+// abandon ends a spawn whose caller failed after startSpawn: it waits for
+// stage 0 as finish does, then kills the process stage 0 made.
+func (ss *startingSpawn) abandon() {
+	if sp, err := ss.finish(); err == nil {
+		killAndWait(sp.pid, processStartTime(sp.pid))
+		sp.sync.Close()
+	}
+}
+
 // finish waits until stage 0 has reported the container process's pid
 // (writing the id maps when it asks for them) and has exited.
 func (ss *startingSpawn) finish() (*spawned, error) {

@@ -1,15 +1,13 @@
 /*
  * earlyprime: start the kernel's wait for a cgroup move before the Go
- * runtime starts (see cgroups.PrimeMigration for why the wait exists).
+ * runtime starts (see earlyprime.go for why the wait exists).
  *
- * Every move of a process into a cgroup (a write to cgroup.procs) takes
- * cgroup_threadgroup_rwsem for writing, and the first writer after an idle
- * spell waits for an RCU grace period: 10 to 25 ms on an idle host here.
- * run, create and exec each move a process about 5 to 10 ms after they
- * start. This constructor, in the runtime process of those commands only,
- * moves the process into the cgroup it is already in (which changes
- * nothing) on a detached thread while the Go runtime starts, so that
- * about 2.5 ms more of the wait has passed by the time the move comes.
+ * run, create and exec each move a process into a cgroup about 5 to 10 ms
+ * after they start. This constructor, in the runtime process of those
+ * commands only, moves the process into the cgroup it is already in
+ * (which changes nothing) on a detached thread while the Go runtime
+ * starts, so that about 2.5 ms more of the wait has passed by the time
+ * the move comes.
  *
  * It never runs in stage 0 or the container init (_SKIFF_SYNC is set
  * there), reads only /proc/self, and writes "0" only to a cgroup.procs

@@ -1,3 +1,5 @@
+//go:build cgo
+
 package earlyprime
 
 import (
@@ -68,7 +70,7 @@ func TestPrimeNowMovesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !primeNow() {
+	if !PrimeNow() {
 		t.Fatalf("no cgroup of this process found to prime in:\n%s", before)
 	}
 	after, err := os.ReadFile("/proc/self/cgroup")

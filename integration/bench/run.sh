@@ -392,31 +392,42 @@ for ((it = 1; it <= N_PAR; it++)); do
 done
 echo "   ($((SECONDS - t_phase)) s)"
 
-# ---- (h) with an engine's seccomp profile ---------------------------------
-if ((N_SECCOMP > 0)); then
-	echo "-- (h) $N_SECCOMP run and exec each with the seccomp profile, rotated"
-	t_phase=$SECONDS
+# run_exec_phase SAMPLE N TRUE-DIR SLEEP-DIR PAUSE: N rotated rounds of
+# `run` of TRUE-DIR/RUNTIME and `exec` into a container of SLEEP-DIR/RUNTIME,
+# each after PAUSE seconds (0: none), sampled as SAMPLE-run and
+# SAMPLE-exec; one warm-up run per runtime first.
+run_exec_phase() {
+	local name=$1 n=$2 tdir=$3 sdir=$4 pause=$5 r it
 	for r in "${RTS[@]}"; do
 		rt_argv "$r"
-		"${ARGV[@]}" run -b "$W/b/sec-true/$r" "sw-$r" </dev/null >/dev/null 2>>"$ERRLOG" ||
-			echo "   $r: run with the seccomp profile failed in warm-up" >&2
-		"${ARGV[@]}" run -d -b "$W/b/sec-sleep/$r" "se-$r" </dev/null >/dev/null 2>>"$ERRLOG" ||
-			echo "   $r: run -d with the seccomp profile failed" >&2
+		"${ARGV[@]}" run -b "$tdir/$r" "$name-w-$r" </dev/null >/dev/null 2>>"$ERRLOG" ||
+			echo "   $r: run failed in warm-up" >&2
+		"${ARGV[@]}" run -d -b "$sdir/$r" "$name-e-$r" </dev/null >/dev/null 2>>"$ERRLOG" ||
+			echo "   $r: run -d failed" >&2
 	done
-	for ((it = 1; it <= N_SECCOMP; it++)); do
+	for ((it = 1; it <= n; it++)); do
 		rotated "$it" "${RTS[@]}"
 		for r in "${ORDER[@]}"; do
 			rt_argv "$r"
-			tm "${ARGV[@]}" run -b "$W/b/sec-true/$r" "s-$r-$it"
-			sample secrun "$r $it $T_WALL $T_CPU $T_RC"
-			tm "${ARGV[@]}" exec "se-$r" /bin/true
-			sample secexec "$r $it $T_WALL $T_CPU $T_RC"
+			[[ $pause == 0 ]] || sleep "$pause"
+			tm "${ARGV[@]}" run -b "$tdir/$r" "$name-$r-$it"
+			sample "$name-run" "$r $it $T_WALL $T_CPU $T_RC"
+			[[ $pause == 0 ]] || sleep "$pause"
+			tm "${ARGV[@]}" exec "$name-e-$r" /bin/true
+			sample "$name-exec" "$r $it $T_WALL $T_CPU $T_RC"
 		done
 	done
 	for r in "${RTS[@]}"; do
 		rt_argv "$r"
-		"${ARGV[@]}" delete --force "se-$r" >/dev/null 2>&1
+		"${ARGV[@]}" delete --force "$name-e-$r" >/dev/null 2>&1
 	done
+}
+
+# ---- (h) with an engine's seccomp profile ---------------------------------
+if ((N_SECCOMP > 0)); then
+	echo "-- (h) $N_SECCOMP run and exec each with the seccomp profile, rotated"
+	t_phase=$SECONDS
+	run_exec_phase sec "$N_SECCOMP" "$W/b/sec-true" "$W/b/sec-sleep" 0
 	echo "   ($((SECONDS - t_phase)) s)"
 fi
 
@@ -428,28 +439,7 @@ fi
 if ((N_IDLE > 0)); then
 	echo "-- (i) $N_IDLE run and exec each after ${IDLE_MS} ms idle, rotated"
 	t_phase=$SECONDS
-	idle_s=$(awk -v m="$IDLE_MS" 'BEGIN {printf "%.3f", m / 1000}')
-	for r in "${RTS[@]}"; do
-		rt_argv "$r"
-		"${ARGV[@]}" run -d -b "$W/b/sleep/$r" "ie-$r" </dev/null >/dev/null 2>>"$ERRLOG" ||
-			echo "   $r: run -d failed" >&2
-	done
-	for ((it = 1; it <= N_IDLE; it++)); do
-		rotated "$it" "${RTS[@]}"
-		for r in "${ORDER[@]}"; do
-			rt_argv "$r"
-			sleep "$idle_s"
-			tm "${ARGV[@]}" run -b "$W/b/true/$r" "i-$r-$it"
-			sample idlerun "$r $it $T_WALL $T_CPU $T_RC"
-			sleep "$idle_s"
-			tm "${ARGV[@]}" exec "ie-$r" /bin/true
-			sample idleexec "$r $it $T_WALL $T_CPU $T_RC"
-		done
-	done
-	for r in "${RTS[@]}"; do
-		rt_argv "$r"
-		"${ARGV[@]}" delete --force "ie-$r" >/dev/null 2>&1
-	done
+	run_exec_phase idle "$N_IDLE" "$W/b/true" "$W/b/sleep" "$(awk -v m="$IDLE_MS" 'BEGIN {printf "%.3f", m / 1000}')"
 	echo "   ($((SECONDS - t_phase)) s)"
 fi
 
@@ -599,14 +589,14 @@ f_hwm() { nofloor "$1" && med split "$1" 8 1 9; }
 f_exec() { med exec "$1" 3 1000 5; }
 f_exec_cpu() { med exec "$1" 4 1000 5; }
 f_exec_fail() { fails exec "$1" 5; }
-f_secrun() { nofloor "$1" && med secrun "$1" 3 1000 5; }
-f_secrun_cpu() { nofloor "$1" && med secrun "$1" 4 1000 5; }
-f_secexec() { nofloor "$1" && med secexec "$1" 3 1000 5; }
-f_secexec_cpu() { nofloor "$1" && med secexec "$1" 4 1000 5; }
-f_sec_fail() { nofloor "$1" && [[ -f $S/secrun ]] && echo $(($(fails secrun "$1" 5) + $(fails secexec "$1" 5))); }
-f_idlerun() { nofloor "$1" && med idlerun "$1" 3 1000 5; }
-f_idleexec() { nofloor "$1" && med idleexec "$1" 3 1000 5; }
-f_idle_fail() { nofloor "$1" && [[ -f $S/idlerun ]] && echo $(($(fails idlerun "$1" 5) + $(fails idleexec "$1" 5))); }
+f_secrun() { nofloor "$1" && med sec-run "$1" 3 1000 5; }
+f_secrun_cpu() { nofloor "$1" && med sec-run "$1" 4 1000 5; }
+f_secexec() { nofloor "$1" && med sec-exec "$1" 3 1000 5; }
+f_secexec_cpu() { nofloor "$1" && med sec-exec "$1" 4 1000 5; }
+f_sec_fail() { nofloor "$1" && [[ -f $S/sec-run ]] && echo $(($(fails sec-run "$1" 5) + $(fails sec-exec "$1" 5))); }
+f_idlerun() { nofloor "$1" && med idle-run "$1" 3 1000 5; }
+f_idleexec() { nofloor "$1" && med idle-exec "$1" 3 1000 5; }
+f_idle_fail() { nofloor "$1" && [[ -f $S/idle-run ]] && echo $(($(fails idle-run "$1" 5) + $(fails idle-exec "$1" 5))); }
 f_rss_run() { med rss "$1" 3 1; }
 f_rss_create() { nofloor "$1" && med rss "$1" 4 1; }
 f_par_wall() { med par "$1" 3 1000 5; }
