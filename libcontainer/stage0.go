@@ -84,9 +84,14 @@ func startSpawn(req spawnRequest) (*startingSpawn, error) {
 	defer childSock.Close()
 
 	syncFD := 3 + len(req.extraFiles)
+	// The sealed binary is executed through a descriptor of the child's
+	// own, placed after the sync socket: the number it has here may be
+	// one the child's descriptors are moved onto before execve (a fifo
+	// there would fail the exec with EACCES). Stage 0 closes it first.
+	exeFD := syncFD + 1
 	// One P, and no GOMAXPROCS tracking: the init would otherwise keep the
 	// caller's cgroup cpu files open while it waits for start.
-	env := []string{"_SKIFF_SYNC=" + strconv.Itoa(syncFD), "GOMAXPROCS=1", "GODEBUG=updatemaxprocs=0"}
+	env := []string{"_SKIFF_SYNC=" + strconv.Itoa(syncFD), "_SKIFF_EXE=" + strconv.Itoa(exeFD), "GOMAXPROCS=1", "GODEBUG=updatemaxprocs=0"}
 	if len(req.plan.Joins) > 0 {
 		var b strings.Builder
 		for _, j := range req.plan.Joins {
@@ -107,13 +112,13 @@ func startSpawn(req spawnRequest) (*startingSpawn, error) {
 		env = append(env, "_SKIFF_EXECPLAN=1")
 	}
 	cmd := &exec.Cmd{
-		Path:       rootfs.FdPath(int(exe.Fd())),
+		Path:       rootfs.FdPath(exeFD), // resolved in the child, after its descriptors are in place
 		Args:       []string{"skiff", "init"},
 		Env:        env,
 		Stdin:      req.stdin,
 		Stdout:     req.stdout,
 		Stderr:     req.stderr,
-		ExtraFiles: append(append([]*os.File(nil), req.extraFiles...), childSock),
+		ExtraFiles: append(append([]*os.File(nil), req.extraFiles...), childSock, exe),
 	}
 	if err := cmd.Start(); err != nil {
 		parentSock.Close()

@@ -10,6 +10,7 @@
  * It does nothing unless _SKIFF_SYNC names the sync socket. Its inputs are
  * environment variables set by the parent (libcontainer/stage0.go):
  *   _SKIFF_SYNC    fd of the stream socket to the parent
+ *   _SKIFF_EXE     fd this binary was executed through (closed at once)
  *   _SKIFF_JOIN    lines "<clone flag hex> <path>", already in join order
  *                  (user first, mount last)
  *   _SKIFF_NEWNS   clone flags (hex) of the namespaces to create (never
@@ -151,6 +152,14 @@ __attribute__((constructor)) static void skiff_stage0(void)
 	if (!fdstr)
 		return;
 	stage0_sync_fd = atoi(fdstr);
+	/* The descriptor this binary was executed through: done with. */
+	const char *exe_env = getenv("_SKIFF_EXE");
+	if (exe_env) {
+		int exe_fd = atoi(exe_env);
+		if (exe_fd > 2 && exe_fd != stage0_sync_fd)
+			close(exe_fd);
+		unsetenv("_SKIFF_EXE");
+	}
 
 	/* Copy the inputs, then scrub them so the container never sees them. */
 	char *join = getenv("_SKIFF_JOIN") ? strdup(getenv("_SKIFF_JOIN")) : NULL;
