@@ -197,5 +197,8 @@ func tryInCgroup(t *testing.T, apply func(pid int) error, mode, path string) int
 	if code == 2 && strings.Contains(stderr.String(), "failed to create new OS thread") {
 		return 3 // the Go runtime of the helper hit the pids limit first
 	}
+	if code != 0 && code != 3 {
+		t.Logf("helper %s %s: exit %d, stderr: %s", mode, path, code, stderr.String())
+	}
 	return code
 }
