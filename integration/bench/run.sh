@@ -314,6 +314,16 @@ for ((it = 1; it <= N_SPLIT; it++)); do
 done
 echo "   ($((SECONDS - t_phase)) s)"
 
+# delete_each PREFIX: delete --force the container PREFIX<runtime> of
+# every runtime.
+delete_each() {
+	local r
+	for r in "${RTS[@]}"; do
+		rt_argv "$r"
+		"${ARGV[@]}" delete --force "$1$r" >/dev/null 2>&1
+	done
+}
+
 # ---- (c) exec into a running container ------------------------------------
 echo "-- (c) $N_EXEC exec /bin/true each, rotated, + nsenter floor"
 t_phase=$SECONDS
@@ -338,10 +348,7 @@ for ((it = 1; it <= N_EXEC; it++)); do
 		sample exec "$r $it $T_WALL $T_CPU $T_RC"
 	done
 done
-for r in "${RTS[@]}"; do
-	rt_argv "$r"
-	"${ARGV[@]}" delete --force "e-$r" >/dev/null 2>&1
-done
+delete_each e-
 echo "   ($((SECONDS - t_phase)) s)"
 
 # ---- (d) peak RSS ---------------------------------------------------------
@@ -417,10 +424,7 @@ run_exec_phase() {
 			sample "$name-exec" "$r $it $T_WALL $T_CPU $T_RC"
 		done
 	done
-	for r in "${RTS[@]}"; do
-		rt_argv "$r"
-		"${ARGV[@]}" delete --force "$name-e-$r" >/dev/null 2>&1
-	done
+	delete_each "$name-e-"
 }
 
 # ---- (h) with an engine's seccomp profile ---------------------------------
