@@ -125,6 +125,7 @@ func Create(o *CreateOptions) (*State, error) {
 		ID: o.ID, Bundle: o.Bundle.Dir, Rootfs: o.Bundle.Rootfs, Created: time.Now().UTC(),
 		Phase: StatusCreating, Annotations: spec.Annotations,
 		HostMounts: !plan.Has(specs.MountNamespace),
+		NoHooks:    !hasHooks(spec.Hooks),
 	}
 	if o.NotifySocket != "" {
 		// The container's spec gets the notify mount; keep the bundle's

@@ -65,3 +65,9 @@ func runHook(h specs.Hook, state []byte) error {
 	}
 	return nil
 }
+
+// hasHooks reports whether h holds a hook of any kind.
+func hasHooks(h *specs.Hooks) bool {
+	return h != nil && len(h.Prestart)+len(h.CreateRuntime)+len(h.CreateContainer)+
+		len(h.StartContainer)+len(h.Poststart)+len(h.Poststop) > 0
+}

@@ -53,6 +53,10 @@ type State struct {
 	NotifySocket string `json:"notifySocket,omitempty"`
 	// Layer is the writable layer's directory, when the container has one.
 	Layer string `json:"layer,omitempty"`
+	// NoHooks records that the config has no hooks, so that start and
+	// delete need not decode the config to find none (0.3 ms cold).
+	// False says nothing: the config is read.
+	NoHooks bool `json:"noHooks,omitempty"`
 	// Config is the container's spec as created (and updated), kept as
 	// the JSON it is stored as and decoded only when asked for. Start,
 	// exec, kill and delete read a few of its fields (view): decoding
@@ -125,6 +129,9 @@ func (st *State) view() (*configView, error) {
 // hooks returns the config's hooks; an unreadable config has none (delete
 // must still remove what it can).
 func (st *State) hooks() *specs.Hooks {
+	if st.NoHooks {
+		return nil
+	}
 	v, err := st.view()
 	if err != nil {
 		return nil

@@ -129,3 +129,43 @@ func TestStateConfigRoundTrip(t *testing.T) {
 		t.Errorf("update lost: %+v, %v", full, err)
 	}
 }
+
+func TestHasHooks(t *testing.T) {
+	hook := []specs.Hook{{Path: "/bin/true"}}
+	tests := []struct {
+		name string
+		h    *specs.Hooks
+		want bool
+	}{
+		{"nil", nil, false},
+		{"empty", &specs.Hooks{}, false},
+		{"prestart", &specs.Hooks{Prestart: hook}, true},
+		{"createRuntime", &specs.Hooks{CreateRuntime: hook}, true},
+		{"createContainer", &specs.Hooks{CreateContainer: hook}, true},
+		{"startContainer", &specs.Hooks{StartContainer: hook}, true},
+		{"poststart", &specs.Hooks{Poststart: hook}, true},
+		{"poststop", &specs.Hooks{Poststop: hook}, true},
+	}
+	for _, tc := range tests {
+		if got := hasHooks(tc.h); got != tc.want {
+			t.Errorf("%s: got %v", tc.name, got)
+		}
+	}
+}
+
+// NoHooks spares start and delete the config's decoding; without it the
+// config is read.
+func TestStateHooksHonoursNoHooks(t *testing.T) {
+	cfg := json.RawMessage(`{"hooks":{"poststop":[{"path":"/bin/true"}]}}`)
+	with := &State{ID: "a", Config: cfg}
+	if h := with.hooks(); h == nil || len(h.Poststop) != 1 {
+		t.Fatalf("hooks from the config: %+v", h)
+	}
+	without := &State{ID: "b", Config: cfg, NoHooks: true}
+	if h := without.hooks(); h != nil {
+		t.Fatalf("NoHooks state gave hooks %+v", h)
+	}
+	if without.cv != nil {
+		t.Fatal("NoHooks state decoded its config")
+	}
+}
