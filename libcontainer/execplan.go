@@ -71,19 +71,14 @@ func encodeExecPlan(p *specs.Process, filter *seccomp.Filter, preserveFDs int) (
 	b.strs(p.Args)
 	b.strs(p.Env)
 	b.u32(uint32(preserveFDs))
-	var prog []unix.SockFilter
+	var prog []byte
 	var flags uint
 	if filter != nil {
-		prog, flags = filter.Program(), filter.Flags()
+		prog, flags = filter.ProgramBytes(), filter.Flags()
 	}
 	b.u32(uint32(flags))
-	b.u32(uint32(len(prog)))
-	for _, ins := range prog {
-		// struct sock_filter: u16 code, u8 jt, u8 jf, u32 k.
-		b.buf = binary.NativeEndian.AppendUint16(b.buf, ins.Code)
-		b.buf = append(b.buf, ins.Jt, ins.Jf)
-		b.u32(ins.K)
-	}
+	b.u32(uint32(len(prog) / 8)) // instructions, 8 bytes each
+	b.buf = append(b.buf, prog...)
 	return b.buf, nil
 }
 

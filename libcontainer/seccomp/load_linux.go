@@ -141,3 +141,7 @@ func (f *Filter) Flags() uint { return f.bits }
 
 // Program is the filter's BPF program.
 func (f *Filter) Program() []unix.SockFilter { return f.prog }
+
+// ProgramBytes is the program as the kernel reads it: struct sock_filter
+// records (u16 code, u8 jt, u8 jf, u32 k) in host byte order.
+func (f *Filter) ProgramBytes() []byte { return encodeBPF(f.prog) }
